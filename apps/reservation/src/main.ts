@@ -1,0 +1,53 @@
+import './instrument'; // must stay first
+import { loadServiceConfig } from '@ticketing/config';
+import { createDatabase, pingDatabase } from '@ticketing/db';
+import { onShutdownSignal, startServer } from '@ticketing/http';
+import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
+import { createApp } from './app';
+
+const SERVICE = 'reservation';
+
+async function main(): Promise<void> {
+  const config = loadServiceConfig(SERVICE, {});
+  const logger = createLogger(SERVICE, config.LOG_LEVEL);
+  const metrics = createMetricsRegistry(SERVICE);
+  const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
+  const kafkaCheck = kafkaReadiness(kafka);
+  const relay = createOutboxRelay({
+    db,
+    databaseUrl: config.databaseUrl,
+    kafka,
+    logger,
+    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+  });
+  const { app, markShuttingDown } = createApp({
+    logger,
+    metrics,
+    readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
+  });
+
+  await relay.start();
+  const server = await startServer(app, { port: config.port, host: config.HOST });
+  logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
+
+  onShutdownSignal(
+    logger,
+    async () => {
+      markShuttingDown();
+      await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await relay.stop();
+      await kafkaCheck.close();
+      await db.destroy();
+      await shutdownTelemetry();
+    },
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { SERVICES, type ServiceName } from './services';
+
+/** Raised at start when the environment does not satisfy a service's schema. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// 0 = any free port (tests).
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Settings every process shares: where the servers are, logging and tracing. */
+export const commonSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** PostgreSQL server (any database on it); a service uses DATABASE_URL, or this server with its own database name. */
+  POSTGRES_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().optional(),
+  OTEL_SDK_DISABLED: bool.default('false'),
+  /** Where spans go (Jaeger's OTLP/HTTP receiver); unset = spans are created but not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+});
+
+export type CommonConfig = z.infer<typeof commonSchema>;
+
+/**
+ * Parses and validates the environment once, at start. Every problem is reported at once,
+ * and nothing else in the code base reads process.env.
+ */
+export function loadConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** Replaces the database name of a PostgreSQL URL. */
+export function withDatabase(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export const envTypes = { port, bool };
+
+/**
+ * Loads a service's configuration: the common settings, the service's own (`extra`), its port from
+ * its port variable (e.g. RESERVATION_PORT) and its database URL (DATABASE_URL, or POSTGRES_URL with
+ * the service's database name).
+ */
+export function loadServiceConfig<E extends z.ZodRawShape>(service: ServiceName, extra: E, env: NodeJS.ProcessEnv = process.env) {
+  const spec = SERVICES[service];
+  const schema = commonSchema.extend(extra).extend({ PORT: port.default(spec.port) });
+  const raw = loadConfig(schema, { ...env, PORT: env[spec.portVar] });
+  const common = raw as unknown as CommonConfig & { PORT: number };
+  return {
+    ...raw,
+    ...common,
+    service,
+    port: common.PORT,
+    databaseUrl: common.DATABASE_URL ?? withDatabase(common.POSTGRES_URL, spec.database),
+  };
+}

@@ -1,0 +1,5 @@
+export * from './envelope';
+export * from './events';
+export * from './topics';
+export * from './errors';
+export { ids, money, seatNo, isoTime } from './events/primitives';

@@ -1,0 +1,40 @@
+import type { Logger, Registry } from '@ticketing/telemetry';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import { createHealth, type ReadinessCheck } from './health';
+import { notFoundHandler, problemHandler, requestMetrics } from './middleware';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Registry;
+  readiness: Record<string, ReadinessCheck>;
+  bodyLimit?: string;
+}
+
+export interface HttpApp {
+  app: Express;
+  /** Makes /health/ready answer 503 so load balancers stop sending traffic before we close. */
+  markShuttingDown(): void;
+}
+
+/**
+ * The common shape of every service's HTTP app: health, metrics, JSON body parsing, request logs,
+ * then the service's routes (`mount`), then 404 and problem+json errors. Does not listen.
+ */
+export function createHttpApp(options: HttpAppOptions, mount: (app: Express) => void): HttpApp {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const health = createHealth(options.readiness);
+  app.use(health.router);
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.contentType).send(await options.metrics.metrics());
+  });
+  app.use(requestMetrics(options.metrics));
+  app.use(pinoHttp({ logger: options.logger, autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') } }));
+  app.use(express.json({ limit: options.bodyLimit ?? '16kb' }));
+  mount(app);
+  app.use(notFoundHandler);
+  app.use(problemHandler(options.logger));
+  return { app, markShuttingDown: health.markShuttingDown };
+}

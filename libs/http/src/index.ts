@@ -1,0 +1,5 @@
+export * from './app';
+export * from './health';
+export * from './middleware';
+export * from './problem';
+export * from './server';

@@ -1,0 +1,271 @@
+import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
+import type { Logger } from '@ticketing/telemetry';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Knex } from 'knex';
+import pg from 'pg';
+import { OUTBOX_CHANNEL, OUTBOX_TABLE } from './schema';
+
+export interface OutboxRow {
+  id: number;
+  topic: string;
+  key: string;
+  type: string;
+  envelope: { id: string };
+  trace_context: Record<string, string>;
+  attempts: number;
+}
+
+export interface OutboxRelayOptions {
+  db: Knex;
+  /** Connection string for the LISTEN connection (the pool's connections come and go). */
+  databaseUrl: string;
+  kafka: Kafka;
+  logger: Logger;
+  /** Fallback poll when no notification arrives (a relay on another host, a lost LISTEN connection). */
+  pollIntervalMs?: number;
+  batchSize?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Published rows are kept this long for inspection, then purged. */
+  retentionMs?: number;
+  /** Fault-injection seams for tests (e.g. SIGKILL between claim and send, or between send and mark). */
+  hooks?: { afterClaim?: (rows: OutboxRow[]) => unknown; afterSend?: (rows: OutboxRow[]) => unknown };
+  onPublished?: (rows: OutboxRow[]) => void;
+}
+
+export interface OutboxRelay {
+  start(): Promise<void>;
+  /** Wakes the relay now (e.g. after a local commit); NOTIFY does the same across processes. */
+  wake(): void;
+  /** Publishes everything committed so far (used at shutdown and in tests). */
+  flush(): Promise<void>;
+  /** Stops polling, finishes the batch in flight, flushes once more, disconnects. */
+  stop(): Promise<void>;
+}
+
+// Claims the oldest due rows that no other relay holds, skipping any row whose key still has an
+// older unpublished row outside this claim (held by another relay, or waiting for a retry): that is
+// what keeps per-key order with several relays running at once.
+const CLAIM_SQL = `
+with candidates as (
+  select id, key from ${OUTBOX_TABLE}
+  where published_at is null and next_attempt_at <= now()
+  order by id
+  limit ?
+  for update skip locked
+)
+select o.id, o.topic, o.key, o.type, o.envelope, o.trace_context, o.attempts
+from ${OUTBOX_TABLE} o join candidates c on c.id = o.id
+where not exists (
+  select 1 from ${OUTBOX_TABLE} e
+  where e.published_at is null and e.key = c.key and e.id < c.id
+    and e.id not in (select id from candidates)
+)
+order by o.id`;
+
+/** Relays committed outbox rows to Kafka: in order per key, with retry and backoff, safe in many instances. */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const {
+    db,
+    kafka,
+    logger,
+    pollIntervalMs = 500,
+    batchSize = 500,
+    retryBaseMs = 100,
+    retryMaxMs = 30_000,
+    retentionMs = 60 * 60 * 1000,
+    hooks = {},
+  } = options;
+  const log = logger.child({ component: 'outbox-relay' });
+  let producer: Producer | undefined;
+  let listener: pg.Client | undefined;
+  let running = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let wakeUp: (() => void) | undefined;
+  let pendingWake = false;
+  let purgeTimer: NodeJS.Timeout | undefined;
+  let batchInFlight: Promise<number> | undefined;
+
+  const wake = () => {
+    pendingWake = true;
+    wakeUp?.();
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (pendingWake) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  async function listen(): Promise<void> {
+    if (!running) return;
+    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'outbox-relay-listen' });
+    client.on('notification', wake);
+    client.on('error', (error) => {
+      log.warn({ err: error }, 'outbox LISTEN connection lost; polling until it is back');
+      listener = undefined;
+      client.end().catch(() => undefined);
+      setTimeout(() => listen().catch(() => undefined), pollIntervalMs);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      listener = client;
+      wake(); // rows committed while we were not listening
+    } catch (error) {
+      log.warn({ err: error }, 'outbox LISTEN failed; retrying');
+      await client.end().catch(() => undefined);
+      setTimeout(() => listen().catch(() => undefined), pollIntervalMs * 4);
+    }
+  }
+
+  function backoff(attempts: number): number {
+    const ms = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempts, 20));
+    return Math.round(ms / 2 + Math.random() * (ms / 2));
+  }
+
+  async function send(row: OutboxRow): Promise<void> {
+    // Publish inside the context of the request that wrote the row, so the Kafka producer span (and
+    // through its header, the consumer span) joins that trace.
+    const parent = propagation.extract(ROOT_CONTEXT, row.trace_context ?? {});
+    await context.with(parent, () =>
+      producer!.send({
+        topic: row.topic,
+        acks: -1,
+        messages: [
+          {
+            key: row.key,
+            value: JSON.stringify(row.envelope),
+            headers: { 'event-type': row.type, 'event-id': row.envelope.id, 'content-type': 'application/json' },
+          },
+        ],
+      }),
+    );
+  }
+
+  /** One claim-send-mark cycle in one transaction; returns how many rows it claimed. */
+  async function publishBatch(): Promise<number> {
+    return db.transaction(async (trx) => {
+      const { rows } = (await trx.raw(CLAIM_SQL, [batchSize])) as { rows: OutboxRow[] };
+      if (rows.length === 0) return 0;
+      await hooks.afterClaim?.(rows);
+
+      const byKey = new Map<string, OutboxRow[]>();
+      for (const row of rows) {
+        const chain = byKey.get(row.key);
+        if (chain) chain.push(row);
+        else byKey.set(row.key, [row]);
+      }
+      const published: OutboxRow[] = [];
+      const failed: { row: OutboxRow; error: Error }[] = [];
+      // Keys in parallel; within a key strictly one after the other, stopping at the first failure
+      // so a later event of that key is never published before an earlier one.
+      await Promise.all(
+        [...byKey.values()].map(async (chain) => {
+          for (const row of chain) {
+            try {
+              await send(row);
+              published.push(row);
+            } catch (error) {
+              failed.push({ row, error: error as Error });
+              return;
+            }
+          }
+        }),
+      );
+      await hooks.afterSend?.(published);
+
+      if (published.length > 0) {
+        await trx(OUTBOX_TABLE)
+          .whereIn('id', published.map((r) => r.id))
+          .update({ published_at: trx.fn.now(), attempts: trx.raw('attempts + 1'), last_error: null });
+      }
+      for (const { row, error } of failed) {
+        const delay = backoff(row.attempts);
+        log.warn({ err: error, outboxId: row.id, topic: row.topic, key: row.key, attempts: row.attempts + 1, retryInMs: delay }, 'outbox publish failed');
+        await trx(OUTBOX_TABLE)
+          .where('id', row.id)
+          .update({
+            attempts: row.attempts + 1,
+            last_error: String(error.message).slice(0, 2000),
+            next_attempt_at: trx.raw(`now() + (? || ' milliseconds')::interval`, [delay]),
+          });
+      }
+      if (published.length > 0) options.onPublished?.(published);
+      return rows.length;
+    });
+  }
+
+  async function runBatch(): Promise<number> {
+    // One batch at a time per relay; flush() and the loop share it.
+    while (batchInFlight) await batchInFlight.catch(() => 0);
+    batchInFlight = publishBatch();
+    try {
+      return await batchInFlight;
+    } finally {
+      batchInFlight = undefined;
+    }
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      pendingWake = false;
+      try {
+        const claimed = await runBatch();
+        failures = 0;
+        if (claimed >= batchSize) continue; // more is waiting: don't sleep
+      } catch (error) {
+        failures += 1;
+        log.error({ err: error }, 'outbox relay batch failed');
+        await sleep(backoff(failures));
+        continue;
+      }
+      if (running) await sleep(pollIntervalMs);
+    }
+  }
+
+  async function purge(): Promise<void> {
+    await db(OUTBOX_TABLE)
+      .whereIn('id', db(OUTBOX_TABLE).select('id').where('published_at', '<', new Date(Date.now() - retentionMs)).limit(10_000))
+      .delete()
+      .catch((error) => log.warn({ err: error }, 'outbox purge failed'));
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 } });
+      await producer.connect();
+      running = true;
+      await listen();
+      loopDone = loop();
+      purgeTimer = setInterval(() => void purge(), Math.min(retentionMs, 60_000));
+      purgeTimer.unref();
+    },
+    wake,
+    async flush() {
+      while ((await runBatch()) > 0) {
+        /* until nothing is due */
+      }
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      clearInterval(purgeTimer);
+      wake();
+      await loopDone;
+      await this.flush().catch((error) => log.warn({ err: error }, 'final outbox flush failed; rows stay for the next start'));
+      await listener?.end().catch(() => undefined);
+      listener = undefined;
+      await producer?.disconnect();
+      producer = undefined;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Knex } from 'knex';
+
+export const OUTBOX_TABLE = 'outbox';
+export const PROCESSED_TABLE = 'processed_messages';
+/** PostgreSQL NOTIFY channel the outbox writer signals on commit, so relays wake at once. */
+export const OUTBOX_CHANNEL = 'outbox_committed';
+
+/** Creates the outbox and the idempotent-consumer tables: call from each service's first migration. */
+export async function createMessagingTables(knex: Knex): Promise<void> {
+  await knex.schema.createTable(OUTBOX_TABLE, (t) => {
+    t.bigIncrements('id').primary();
+    t.uuid('event_id').notNullable().unique();
+    t.text('topic').notNullable();
+    t.text('key').notNullable();
+    t.text('type').notNullable();
+    t.jsonb('envelope').notNullable();
+    t.jsonb('trace_context').notNullable().defaultTo('{}');
+    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.integer('attempts').notNullable().defaultTo(0);
+    t.timestamp('next_attempt_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.text('last_error');
+    t.timestamp('published_at', { useTz: true });
+  });
+  // The relay only ever looks at unpublished rows: keep those indexes tiny.
+  await knex.raw(`create index outbox_pending_idx on ${OUTBOX_TABLE} (id) where published_at is null`);
+  await knex.raw(`create index outbox_pending_key_idx on ${OUTBOX_TABLE} (key, id) where published_at is null`);
+  await knex.raw(`create index outbox_published_idx on ${OUTBOX_TABLE} (published_at) where published_at is not null`);
+
+  await knex.schema.createTable(PROCESSED_TABLE, (t) => {
+    t.text('consumer').notNullable();
+    t.uuid('message_id').notNullable();
+    t.timestamp('processed_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.primary(['consumer', 'message_id']);
+  });
+}
+
+export async function dropMessagingTables(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists(PROCESSED_TABLE);
+  await knex.schema.dropTableIfExists(OUTBOX_TABLE);
+}

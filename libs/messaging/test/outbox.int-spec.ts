@@ -1,0 +1,103 @@
+import { testKafka, waitFor } from '@ticketing/testing';
+import { ContractViolationError, OUTBOX_TABLE, decodeEvent } from '../src';
+import { createBackbone, heldEvent, newKey, readTopic, type Backbone } from './backbone.harness';
+
+describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
+  let bb: Backbone;
+  beforeEach(async () => {
+    bb = await createBackbone('outbox');
+  });
+  afterEach(() => bb.cleanup());
+
+  it('delivers a committed event, in a valid envelope, and marks the row published', async () => {
+    const key = newKey();
+    const [written] = await bb.commit(heldEvent(key, 1, { correlationId: 'req-42' }));
+    await bb.startRelay();
+    await bb.startConsumer();
+
+    const effects = await waitFor(async () => ((await bb.effects()).length === 1 ? bb.effects() : undefined), { label: 'one effect' });
+    expect(effects[0]).toMatchObject({ event_id: written.id, key, seq: 1 });
+
+    const [message] = await readTopic(testKafka(), bb.topic, 1);
+    expect(message.key?.toString()).toBe(key);
+    const envelope = decodeEvent(message.value);
+    expect(envelope).toMatchObject({ id: written.id, type: 'reservation.held', version: 1, correlationId: 'req-42', causationId: null });
+    expect(message.headers?.['event-type']?.toString()).toBe('reservation.held');
+
+    const row = await bb.db(OUTBOX_TABLE).where('event_id', written.id).first();
+    expect(row.published_at).not.toBeNull();
+  });
+
+  it('never publishes an event whose transaction rolled back', async () => {
+    const key = newKey();
+    const rolledBack = heldEvent(key, 1);
+    await expect(
+      bb.db.transaction(async (trx) => {
+        await bb.outbox.append(trx, rolledBack);
+        throw new Error('business rule failed after the event was written');
+      }),
+    ).rejects.toThrow('business rule failed');
+    // Same key, so had the first been published it would sit before this one in the same partition.
+    const [committed] = await bb.commit(heldEvent(key, 2));
+    await bb.startRelay();
+    await bb.startConsumer();
+
+    await waitFor(async () => (await bb.effects()).some((e) => e.event_id === committed.id), { label: 'the committed event' });
+    const messages = await readTopic(testKafka(), bb.topic, 1);
+    expect(messages.map((m) => decodeEvent(m.value).payload)).toEqual([expect.objectContaining({ seatVersion: 2 })]);
+    expect(await bb.effects()).toHaveLength(1);
+    expect(await bb.db(OUTBOX_TABLE).count({ n: '*' }).first()).toEqual({ n: 1 });
+  });
+
+  it('refuses an event that breaks its contract at write time, and the transaction commits nothing', async () => {
+    const bad = heldEvent(newKey(), 1);
+    (bad.payload as { seatNo: unknown }).seatNo = 'seven';
+    await expect(bb.commit(bad)).rejects.toBeInstanceOf(ContractViolationError);
+    expect(await bb.db(OUTBOX_TABLE).count({ n: '*' }).first()).toEqual({ n: 0 });
+  });
+
+  it('wakes on commit (NOTIFY) instead of waiting for its poll interval', async () => {
+    // A poll interval far beyond the wait below: only the commit notification can deliver in time.
+    await bb.startRelay({ pollIntervalMs: 120_000 });
+    await bb.startConsumer();
+    await new Promise((r) => setTimeout(r, 500)); // let the relay go idle
+    const [written] = await bb.commit(heldEvent(newKey(), 1));
+    await waitFor(async () => (await bb.effects()).some((e) => e.event_id === written.id), { timeoutMs: 10_000, label: 'delivery without polling' });
+  });
+
+  it('retries a failed publish with backoff, keeps that key waiting, and lets other keys through', async () => {
+    const stuckKey = newKey();
+    const otherKey = newKey();
+    // The first row targets a topic that does not exist yet: publishing it fails until it is created.
+    const [first] = await bb.commit(heldEvent(stuckKey, 1));
+    const missingTopic = `${bb.prefix}not-yet-created`;
+    await bb.db(OUTBOX_TABLE).where('event_id', first.id).update({ topic: missingTopic });
+    const [second] = await bb.commit(heldEvent(stuckKey, 2));
+    const [other] = await bb.commit(heldEvent(otherKey, 1));
+    await bb.startRelay({ retryBaseMs: 200, retryMaxMs: 1_000 });
+    await bb.startConsumer();
+
+    await waitFor(async () => (await bb.effects()).some((e) => e.event_id === other.id), { label: 'the other key' });
+    const failed = await waitFor(
+      async () => {
+        const row = await bb.db(OUTBOX_TABLE).where('event_id', first.id).first();
+        return row.attempts >= 2 ? row : undefined;
+      },
+      { timeoutMs: 30_000, label: 'two failed attempts' },
+    );
+    expect(failed.published_at).toBeNull();
+    expect(failed.last_error).toBeTruthy();
+    // The later event of the stuck key must not overtake the failing one.
+    const secondRow = await bb.db(OUTBOX_TABLE).where('event_id', second.id).first();
+    expect(secondRow.published_at).toBeNull();
+    expect((await bb.effects()).some((e) => e.event_id === second.id)).toBe(false);
+
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: missingTopic, numPartitions: 1 }] });
+    await admin.disconnect();
+    await waitFor(async () => (await bb.effects()).some((e) => e.event_id === second.id), { timeoutMs: 30_000, label: 'the stuck key, after recovery' });
+    const row = await bb.db(OUTBOX_TABLE).where('event_id', first.id).first();
+    expect(row.published_at).not.toBeNull();
+  });
+});

@@ -1,0 +1,55 @@
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+export interface TelemetryOptions {
+  serviceName: string;
+  /** OTLP/HTTP base URL (Jaeger: http://host:4318); unset = spans are made (trace ids in logs) but not exported. */
+  otlpEndpoint?: string;
+  disabled?: boolean;
+  /** Extra processors, e.g. an in-memory exporter in tests. */
+  spanProcessors?: SpanProcessor[];
+}
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts OpenTelemetry with HTTP, Express, PostgreSQL, Redis and Kafka instrumentation. Must run
+ * before express, pg, ioredis or kafkajs is first required, hence each app's `instrument.ts`.
+ */
+export function startTelemetry(options: TelemetryOptions): void {
+  if (sdk || options.disabled) return;
+  diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.ERROR);
+  const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
+  if (options.otlpEndpoint) {
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })));
+  }
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
+    spanProcessors: processors,
+    instrumentations: [
+      getNodeAutoInstrumentations({
+        // Only what this system speaks; the rest is noise and start-up cost.
+        '@opentelemetry/instrumentation-fs': { enabled: false },
+        '@opentelemetry/instrumentation-dns': { enabled: false },
+        '@opentelemetry/instrumentation-net': { enabled: false },
+        '@opentelemetry/instrumentation-http': {
+          ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+        },
+        '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
+      }),
+    ],
+  });
+  sdk.start();
+}
+
+/** Flushes pending spans and stops the SDK (graceful shutdown). */
+export async function shutdownTelemetry(): Promise<void> {
+  const current = sdk;
+  sdk = undefined;
+  await current?.shutdown().catch(() => undefined);
+}
