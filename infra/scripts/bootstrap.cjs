@@ -9,9 +9,11 @@
  * Nothing here reads stdin, so it runs unattended in CI.
  */
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- plain CommonJS on purpose: it runs before node_modules exists */
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -90,7 +92,7 @@ function main() {
   child.once('exit', (code, signal) => {
     if (code !== null) process.exit(code);
     // Killed by a signal: exit the conventional way (128 + signal number).
-    const number = require('node:os').constants.signals[signal] || 1;
+    const number = os.constants.signals[signal] || 1;
     process.exit(128 + number);
   });
 }

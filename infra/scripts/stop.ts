@@ -4,11 +4,15 @@
  * by a start that was killed, and a Kafka broker started by the stack. Idempotent; PostgreSQL
  * and Redis (system services) are left alone. Each pid is checked against its command line
  * first, so a reused pid is never killed.
+ *
+ * `npm run stop -- --reset` also deletes the local broker's data and logs (.stack/kafka): every
+ * topic is gone and the next start is a fresh, fast one (test runs leave many prefixed topics).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stackPaths } from '../stack/paths';
 import { commandLine, isAlive, readPidFile, removeFile, terminate } from '../stack/process';
+import { isPortOpen } from '../stack/wait';
 
 const say = (line: string) => console.log(`[stop] ${line}`);
 let actions = 0;
@@ -74,11 +78,27 @@ async function stopKafka(): Promise<void> {
   }
 }
 
+async function resetKafka(): Promise<void> {
+  if (await isPortOpen('127.0.0.1', 9092)) {
+    throw new Error('a Kafka broker still listens on 127.0.0.1:9092 (not one recorded in .stack/): stop it first; nothing deleted');
+  }
+  const starter = readPidFile(stackPaths.kafkaStartLock);
+  if (starter !== undefined && isAlive(starter)) {
+    throw new Error(`another process (pid ${starter}) is starting the Kafka broker right now; try again when it is done`);
+  }
+  fs.rmSync(stackPaths.kafkaDir, { recursive: true, force: true });
+  say('deleted the local Kafka broker\'s data and logs (.stack/kafka)');
+}
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== '--reset');
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (only --reset)`);
   await stopStart();
   await stopServices();
   await stopKafka();
   if (actions === 0) say('nothing to stop');
+  if (args.includes('--reset')) await resetKafka();
 }
 
 main().catch((err: Error) => {

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { stopBrokerStartedBy } from '../stack/kafka';
 import { REPO_ROOT, STACK_DIR, stackPaths } from '../stack/paths';
 
 interface JestReport {
@@ -43,7 +44,11 @@ function main(): void {
     console.log('0 passed, 0 failed');
     process.exit(1);
   });
-  child.once('exit', (code, signal) => {
+  child.once('exit', async (code, signal) => {
+    // jest skips its global teardown when interrupted: stop a broker its setup started.
+    if (child.pid !== undefined) {
+      await stopBrokerStartedBy(child.pid, (line) => console.log(`[test] ${line} (started by the interrupted run)`)).catch(() => false);
+    }
     const report = readReport();
     const passed = report?.numPassedTests ?? 0;
     const failed = (report?.numFailedTests ?? 0) + (report?.numRuntimeErrorTestSuites ?? 0);

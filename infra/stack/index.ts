@@ -7,6 +7,7 @@ export { ensureKafkaJars, KAFKA_VERSION, type KafkaJars } from './kafka-jars';
 export {
   ensureKafka,
   kafkaAnswers,
+  stopBrokerStartedBy,
   parseBrokers,
   LOCAL_KAFKA_BROKER,
   LOCAL_KAFKA_CLUSTER_ID,

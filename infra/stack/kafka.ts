@@ -77,6 +77,22 @@ function isOurBroker(pid: number): boolean {
   return cmd.includes('kafka.Kafka') && cmd.includes(stackPaths.kafkaProperties);
 }
 
+/**
+ * Stops the local broker when it was started by `ownerPid` (e.g. a test run that was interrupted
+ * before its teardown). Returns true when it stopped one.
+ */
+export async function stopBrokerStartedBy(ownerPid: number, log: Log = defaultLog): Promise<boolean> {
+  let record: { pid?: number; owner?: number };
+  try {
+    record = JSON.parse(fs.readFileSync(stackPaths.kafkaPid, 'utf8')) as { pid?: number; owner?: number };
+  } catch {
+    return false;
+  }
+  if (record.owner !== ownerPid || typeof record.pid !== 'number' || !isAlive(record.pid) || !isOurBroker(record.pid)) return false;
+  await stopper(record.pid, log)();
+  return true;
+}
+
 /** The broker's last words, for an error message. */
 function brokerLogTail(): string {
   const parts: string[] = [];
@@ -173,7 +189,8 @@ async function startBroker(brokers: string[], readyTimeoutMs: number, log: Log):
     throw new Error('could not start java for the Kafka broker');
   }
   child.unref(); // the owner decides when it stops, with stop()
-  fs.writeFileSync(stackPaths.kafkaPid, `${pid}\n`);
+  // The owner is recorded so that a run that died without stopping its broker can be cleaned up.
+  fs.writeFileSync(stackPaths.kafkaPid, `${JSON.stringify({ pid, owner: process.pid })}\n`);
 
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = signal ? `signal ${signal}` : `exit code ${code}`));
