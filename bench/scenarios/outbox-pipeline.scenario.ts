@@ -4,7 +4,7 @@ import path from 'node:path';
 import { commonSchema, loadConfig, withDatabase } from '@ticketing/config';
 import { allTopics } from '@ticketing/contracts';
 import { createDatabase } from '@ticketing/db';
-import { createMessagingTables, createOutboxWriter } from '@ticketing/messaging';
+import { createMessagingTables, createOutboxWriter, createTopics } from '@ticketing/messaging';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { latencySummary, type Scenario } from '../lib/report';
@@ -62,7 +62,7 @@ export const scenario: Scenario = {
         t.text('key').notNullable();
         t.integer('seq').notNullable();
       });
-      await kafkaAdmin.createTopics({ waitForLeaders: true, topics: topics.map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
+      await createTopics(kafkaAdmin, topics);
 
       const env = { BENCH_DATABASE_URL: url, TOPIC_PREFIX: prefix };
       const consumer = startProcess('consumer', env);

@@ -5,6 +5,7 @@ import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'ka
 import type { Knex } from 'knex';
 import { decodeEvent, type AnyEnvelope } from './codec';
 import { ContractViolationError, MessagingError } from './errors';
+import { PRODUCER_DEFAULTS } from './kafka';
 import { PROCESSED_TABLE } from './schema';
 
 export interface HandlerContext {
@@ -128,7 +129,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   return {
     async start() {
-      dlqProducer = kafka.producer({ allowAutoTopicCreation: false });
+      dlqProducer = kafka.producer(PRODUCER_DEFAULTS);
       await dlqProducer.connect();
       consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, retry: { retries: 10 } });
       await consumer.connect();

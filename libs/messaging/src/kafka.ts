@@ -1,5 +1,5 @@
 import type { Logger } from '@ticketing/telemetry';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type ProducerConfig } from 'kafkajs';
 
 const levelName: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -49,4 +49,44 @@ export function kafkaReadiness(kafka: Kafka): { check(): Promise<void>; close():
       admin = undefined;
     },
   };
+}
+
+/**
+ * Producer settings every producer here uses: no topic auto-creation (topics are provisioned with
+ * their partitions and dead-letter twins) and the Java-compatible murmur2 partitioner, so a key lands
+ * on the same partition whichever client wrote it.
+ */
+export const PRODUCER_DEFAULTS: ProducerConfig = {
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+};
+
+type Admin = ReturnType<Kafka['admin']>;
+
+/**
+ * Creates the topics that do not exist yet and waits until every partition has a leader.
+ * In KRaft mode a new topic reaches the broker's metadata a moment after the controller accepts it;
+ * kafkajs' `waitForLeaders` gives up on the UNKNOWN_TOPIC_OR_PARTITION it sees meanwhile, so this
+ * tolerates that error and waits on the metadata itself. Returns the names it created.
+ */
+export async function createTopics(admin: Admin, specs: { name: string; partitions: number }[], timeoutMs = 30_000): Promise<string[]> {
+  const present = new Set(await admin.listTopics());
+  const missing = specs.filter((t) => !present.has(t.name));
+  if (missing.length === 0) return [];
+  try {
+    await admin.createTopics({ topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })), waitForLeaders: true, timeout: timeoutMs });
+  } catch (error) {
+    if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+  }
+  const names = missing.map((t) => t.name);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = await admin
+      .fetchTopicMetadata({ topics: names })
+      .then(({ topics }) => topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+      .catch(() => false);
+    if (ready) return names;
+    if (Date.now() > deadline) throw new Error(`no leaders for ${names.length} new topic(s) after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '@ticketing/telemetry';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import pg from 'pg';
+import { PRODUCER_DEFAULTS } from './kafka';
 import { OUTBOX_CHANNEL, OUTBOX_TABLE } from './schema';
 
 export interface OutboxRow {
@@ -241,7 +242,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   return {
     async start() {
       if (running) return;
-      producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 } });
+      producer = kafka.producer({ ...PRODUCER_DEFAULTS, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 } });
       await producer.connect();
       running = true;
       await listen();

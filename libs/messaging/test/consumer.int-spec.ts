@@ -1,19 +1,25 @@
 import { deadLetterTopic } from '@ticketing/contracts';
 import { testKafka, uniqueName, waitFor } from '@ticketing/testing';
+import type { Producer } from 'kafkajs';
 import { encodeEvent, NonRetriableError, PROCESSED_TABLE } from '../src';
 import { createBackbone, heldEvent, newKey, readTopic, type Backbone } from './backbone.harness';
 
 describe('idempotent consumer and dead-letter topics (real broker and database)', () => {
   let bb: Backbone;
   const kafka = testKafka();
-  const producer = kafka.producer();
+  // A producer per test: kafkajs refreshes metadata for every topic a producer ever sent to, and the
+  // previous test's topics are deleted by then.
+  let producer: Producer;
 
-  beforeAll(() => producer.connect());
-  afterAll(() => producer.disconnect());
   beforeEach(async () => {
     bb = await createBackbone('consumer');
+    producer = kafka.producer();
+    await producer.connect();
   });
-  afterEach(() => bb.cleanup());
+  afterEach(async () => {
+    await producer.disconnect();
+    await bb.cleanup();
+  });
 
   const send = (key: string, value: string) => producer.send({ topic: bb.topic, messages: [{ key, value }] });
 

@@ -1,5 +1,5 @@
 import { testKafka, waitFor } from '@ticketing/testing';
-import { ContractViolationError, OUTBOX_TABLE, decodeEvent } from '../src';
+import { ContractViolationError, OUTBOX_TABLE, createTopics, decodeEvent } from '../src';
 import { createBackbone, heldEvent, newKey, readTopic, type Backbone } from './backbone.harness';
 
 describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
@@ -94,7 +94,7 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
 
     const admin = testKafka().admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: missingTopic, numPartitions: 1 }] });
+    await createTopics(admin, [{ name: missingTopic, partitions: 1 }]);
     await admin.disconnect();
     await waitFor(async () => (await bb.effects()).some((e) => e.event_id === second.id), { timeoutMs: 30_000, label: 'the stuck key, after recovery' });
     const row = await bb.db(OUTBOX_TABLE).where('event_id', first.id).first();

@@ -31,12 +31,17 @@ export function startTelemetry(options: TelemetryOptions): void {
   sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     spanProcessors: processors,
+    // Metrics are served by prom-client at /metrics and logs go to stdout: without these the SDK
+    // would start OTLP metric and log exporters from its environment defaults.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
       getNodeAutoInstrumentations({
         // Only what this system speaks; the rest is noise and start-up cost.
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
+        '@opentelemetry/instrumentation-pino': { enabled: false }, // our logger adds trace ids itself
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
         },

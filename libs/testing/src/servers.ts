@@ -1,6 +1,7 @@
 import { loadConfig, withDatabase } from '@ticketing/config';
 import { allTopics } from '@ticketing/contracts';
 import { createDatabase, type Database } from '@ticketing/db';
+import { createTopics } from '@ticketing/messaging';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
@@ -59,10 +60,7 @@ export async function createTestTopics(prefix: string): Promise<void> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: allTopics(prefix).map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
-    });
+    await createTopics(admin, allTopics(prefix));
   } finally {
     await admin.disconnect();
   }
