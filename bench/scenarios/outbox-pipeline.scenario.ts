@@ -4,7 +4,8 @@ import path from 'node:path';
 import { commonSchema, loadConfig, withDatabase } from '@ticketing/config';
 import { allTopics } from '@ticketing/contracts';
 import { createDatabase } from '@ticketing/db';
-import { createMessagingTables, createOutboxWriter, createTopics } from '@ticketing/messaging';
+import { createKafka, createMessagingTables, createOutboxRelay, createOutboxWriter, createTopics } from '@ticketing/messaging';
+import { createLogger } from '@ticketing/telemetry';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { latencySummary, type Scenario } from '../lib/report';
@@ -19,25 +20,26 @@ const config = loadConfig(
 const now = () => performance.timeOrigin + performance.now();
 const KEYS = 200;
 
-function startProcess(role: 'relay' | 'consumer', env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../fixtures/pipeline-process.ts')], {
-    env: { ...process.env, ...env, ROLE: role },
+function startConsumerProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../fixtures/consumer-process.ts')], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => out.includes('ready') && (clearInterval(timer), resolve()), 20);
-    child.once('exit', (code) => (clearInterval(timer), reject(new Error(`${role} exited with ${code}`))));
+    child.once('exit', (code) => (clearInterval(timer), reject(new Error(`consumer exited with ${code}`))));
   });
   const finished = new Promise<string>((resolve) => child.once('exit', () => resolve(out)));
   return { child, ready, finished };
 }
 
 /**
- * Commit → consumer effect through the real pipeline: a writer commits one event per transaction
- * at a fixed rate (open loop), a relay process publishes, a consumer process applies each event in
- * its own transaction. Latency = effect committed − business transaction committed.
+ * Commit → consumer effect through the real pipeline: a writing service commits one event per
+ * transaction at a fixed rate (open loop) and relays them to Kafka; a consumer process (another
+ * service) applies each event in its own transaction. Latency = effect committed − business
+ * transaction committed.
  */
 export const scenario: Scenario = {
   name: 'outbox-pipeline',
@@ -64,13 +66,21 @@ export const scenario: Scenario = {
       });
       await createTopics(kafkaAdmin, topics);
 
-      const env = { BENCH_DATABASE_URL: url, TOPIC_PREFIX: prefix };
-      const consumer = startProcess('consumer', env);
-      const relay = startProcess('relay', env);
-      await Promise.all([consumer.ready, relay.ready]);
+      const consumer = startConsumerProcess({ BENCH_DATABASE_URL: url, TOPIC_PREFIX: prefix });
+      // The writing "service" runs its own relay, woken in-process at each commit, as the apps do.
+      const logger = createLogger('bench-writer', 'warn');
+      const relay = createOutboxRelay({
+        db: createDatabase({ url, poolMax: 4 }),
+        databaseUrl: url,
+        kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench-relay', logger }),
+        logger,
+        pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+        batchSize: config.OUTBOX_BATCH_SIZE,
+      });
+      await Promise.all([consumer.ready, relay.start()]);
       await new Promise((r) => setTimeout(r, 1_000)); // consumer group settles
 
-      const outbox = createOutboxWriter({ topicPrefix: prefix });
+      const outbox = createOutboxWriter({ topicPrefix: prefix, onCommitted: relay.wake });
       const keys = Array.from({ length: KEYS }, () => randomUUID());
       const seqs = new Map<string, number>();
       // A key's writes commit one after another, as writes to one aggregate row would (row lock).
@@ -124,10 +134,9 @@ export const scenario: Scenario = {
         await new Promise((r) => setTimeout(r, 100));
       }
       await new Promise((r) => setTimeout(r, 500)); // a late duplicate would show now
-      relay.child.kill('SIGTERM');
+      await relay.stop();
       consumer.child.kill('SIGTERM');
       const out = await consumer.finished;
-      await relay.finished;
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       const { applied } = JSON.parse(line?.slice(7) ?? '{"applied":[]}') as { applied: [string, number][] };
 

@@ -192,7 +192,7 @@ async function run(): Promise<void> {
       paint(32, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`),
       ...rows,
       '',
-      `  public API   ${gateway}/api/v1   (OpenAPI: ${gateway}/api/docs)`,
+      `  gateway      ${gateway}   (the public API entry point; the only port meant for clients)`,
       `  admin key    ${process.env.ADMIN_API_KEY ?? 'dev-admin-key'}   (header X-Admin-Key)`,
       '',
       '  Ctrl-C stops everything (or `npm run stop` from another terminal).',

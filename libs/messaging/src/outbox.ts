@@ -15,10 +15,18 @@ export interface OutboxWriter {
 export interface OutboxWriterOptions {
   /** Prepended to every topic name (tests isolate themselves this way). */
   topicPrefix?: string;
+  /** Called after a transaction that appended events commits: wire it to the local relay's `wake`. */
+  onCommitted?: () => void;
+  /**
+   * Also signal relays in other processes with PostgreSQL NOTIFY at commit. Off by default: NOTIFY
+   * serializes committing transactions on a global lock, which caps write throughput; a relay runs
+   * in every writing process, so the in-process `onCommitted` wake-up is enough there.
+   */
+  notify?: boolean;
 }
 
 /** The transactional outbox: validates each event against its contract and stores it with the trace context. */
-export function createOutboxWriter({ topicPrefix = '' }: OutboxWriterOptions = {}): OutboxWriter {
+export function createOutboxWriter({ topicPrefix = '', onCommitted, notify = false }: OutboxWriterOptions = {}): OutboxWriter {
   return {
     async append(trx, ...events) {
       if (events.length === 0) return [];
@@ -36,7 +44,9 @@ export function createOutboxWriter({ topicPrefix = '' }: OutboxWriterOptions = {
         })),
       );
       // Delivered on commit only, and folded into one notification per transaction by PostgreSQL.
-      await trx.raw('select pg_notify(?, ?)', [OUTBOX_CHANNEL, '']);
+      if (notify) await trx.raw('select pg_notify(?, ?)', [OUTBOX_CHANNEL, '']);
+      // Resolves only if the transaction commits; a rollback wakes nobody.
+      if (onCommitted) trx.executionPromise.then(onCommitted, () => undefined);
       return envelopes;
     },
   };

@@ -1,5 +1,5 @@
 import { testKafka, waitFor } from '@ticketing/testing';
-import { ContractViolationError, OUTBOX_TABLE, createTopics, decodeEvent } from '../src';
+import { ContractViolationError, OUTBOX_TABLE, createOutboxWriter, createTopics, decodeEvent } from '../src';
 import { createBackbone, heldEvent, newKey, readTopic, type Backbone } from './backbone.harness';
 
 describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
@@ -56,13 +56,23 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
     expect(await bb.db(OUTBOX_TABLE).count({ n: '*' }).first()).toEqual({ n: 0 });
   });
 
-  it('wakes on commit (NOTIFY) instead of waiting for its poll interval', async () => {
-    // A poll interval far beyond the wait below: only the commit notification can deliver in time.
-    await bb.startRelay({ pollIntervalMs: 120_000 });
+  it('wakes the relay in the writing process on commit instead of waiting for its poll interval', async () => {
+    // A poll interval far beyond the wait below: only the commit wake-up can deliver in time.
+    const relay = await bb.startRelay({ pollIntervalMs: 120_000 });
     await bb.startConsumer();
     await new Promise((r) => setTimeout(r, 500)); // let the relay go idle
-    const [written] = await bb.commit(heldEvent(newKey(), 1));
+    const writer = createOutboxWriter({ topicPrefix: bb.prefix, onCommitted: relay.wake });
+    const [written] = await bb.db.transaction((trx) => writer.append(trx, heldEvent(newKey(), 1)));
     await waitFor(async () => (await bb.effects()).some((e) => e.event_id === written.id), { timeoutMs: 10_000, label: 'delivery without polling' });
+  });
+
+  it('wakes a relay in another process through NOTIFY when the writer asks for it', async () => {
+    await bb.startRelay({ pollIntervalMs: 120_000 }); // own pool and LISTEN connection, no local wake-up
+    await bb.startConsumer();
+    await new Promise((r) => setTimeout(r, 500));
+    const writer = createOutboxWriter({ topicPrefix: bb.prefix, notify: true });
+    const [written] = await bb.db.transaction((trx) => writer.append(trx, heldEvent(newKey(), 1)));
+    await waitFor(async () => (await bb.effects()).some((e) => e.event_id === written.id), { timeoutMs: 10_000, label: 'delivery through NOTIFY' });
   });
 
   it('retries a failed publish with backoff, keeps that key waiting, and lets other keys through', async () => {
