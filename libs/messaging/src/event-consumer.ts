@@ -1,12 +1,13 @@
 import { deadLetterTopic, topicFor, type EventEnvelope, type EventPayload, type EventType } from '@ticketing/contracts';
 import { isTransientDatabaseError } from '@ticketing/db';
 import type { Logger } from '@ticketing/telemetry';
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import { decodeEvent, type AnyEnvelope } from './codec';
 import { ContractViolationError, MessagingError } from './errors';
 import { PRODUCER_DEFAULTS } from './kafka';
 import { PROCESSED_TABLE } from './schema';
+import { withConsumerSpan } from './tracing';
 
 export interface HandlerContext {
   /** The transaction the message id is recorded in: write every effect through it. */
@@ -31,15 +32,22 @@ export interface EventConsumerOptions {
   maxAttempts?: number;
   retryBaseMs?: number;
   partitionsConsumedConcurrently?: number;
+  /** Messages of one partition applied together in one transaction when they are waiting (default 100). */
+  maxBatchSize?: number;
   fromBeginning?: boolean;
   onProcessed?: (event: AnyEnvelope, outcome: 'applied' | 'duplicate') => void;
-  onDeadLettered?: (reason: string, payload: EachMessagePayload) => void;
+  onDeadLettered?: (reason: string, where: { topic: string; partition: number; message: KafkaMessage }) => void;
 }
 
 export interface EventConsumer {
   start(): Promise<void>;
   /** Stops fetching, lets the message in flight finish, commits offsets, disconnects. */
   stop(): Promise<void>;
+}
+
+interface Decoded {
+  message: KafkaMessage;
+  event: AnyEnvelope;
 }
 
 type Outcome = { status: 'applied' | 'duplicate'; event: AnyEnvelope } | { status: 'dead-letter'; reason: string; error: Error; attempts: number };
@@ -51,61 +59,91 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * effect, so a redelivered message changes nothing. Errors are never swallowed: infrastructure
  * failures are rethrown (Kafka delivers the message again), a handler failing `maxAttempts` times or a
  * message breaking its contract goes to `<topic>.dlq` with the reason, and the partition moves on.
+ *
+ * Messages already waiting on a partition are applied together in one transaction (in order, each
+ * in its own span); if that fails, they are applied one at a time so only the culprit is retried or
+ * dead-lettered. Handlers must write through `ctx.trx`; anything else they touch must be idempotent.
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
-  const { kafka, db, logger, groupId, handlers, topicPrefix = '', maxAttempts = 5, retryBaseMs = 50 } = options;
+  const { kafka, db, logger, groupId, handlers, topicPrefix = '', maxAttempts = 5, retryBaseMs = 50, maxBatchSize = 100 } = options;
   const log = logger.child({ component: 'event-consumer', groupId });
   const types = Object.keys(handlers) as EventType[];
   const topicToType = new Map(types.map((type) => [topicFor(type, topicPrefix), type]));
   let consumer: Consumer | undefined;
   let dlqProducer: Producer | undefined;
 
-  async function applyOnce(event: AnyEnvelope, payload: EachMessagePayload): Promise<'applied' | 'duplicate'> {
+  function handlerFor(event: AnyEnvelope, topic: string): EventHandler<EventType> {
     const handler = handlers[event.type] as EventHandler<EventType> | undefined;
-    if (!handler) throw new ContractViolationError(`no handler for ${event.type} on ${payload.topic}`);
+    if (!handler) throw new ContractViolationError(`no handler for ${event.type} on ${topic}`);
+    return handler;
+  }
+
+  function decode(topic: string, message: KafkaMessage): AnyEnvelope {
+    const event = decodeEvent(message.value);
+    const expectedType = topicToType.get(topic);
+    if (expectedType && expectedType !== event.type) throw new ContractViolationError(`${event.type} arrived on the topic of ${expectedType}`);
+    handlerFor(event, topic);
+    return event;
+  }
+
+  /** Applies a run of messages in one transaction; returns each one's outcome. */
+  async function applyTogether(topic: string, partition: number, run: Decoded[], progress = { at: 0 }): Promise<('applied' | 'duplicate')[]> {
     return db.transaction(async (trx) => {
-      const inserted = await trx(PROCESSED_TABLE)
-        .insert({ consumer: groupId, message_id: event.id })
+      const inserted: { message_id: string }[] = await trx(PROCESSED_TABLE)
+        .insert(run.map(({ event }) => ({ consumer: groupId, message_id: event.id })))
         .onConflict(['consumer', 'message_id'])
         .ignore()
         .returning('message_id');
-      if (inserted.length === 0) return 'duplicate';
-      await handler(event, { trx, topic: payload.topic, partition: payload.partition, offset: payload.message.offset });
-      return 'applied';
+      const fresh = new Set(inserted.map((r) => r.message_id));
+      const outcomes: ('applied' | 'duplicate')[] = [];
+      for (const [k, { message, event }] of run.entries()) {
+        progress.at = k;
+        // delete(): the same id twice in one run is applied once.
+        if (!fresh.delete(event.id)) {
+          outcomes.push('duplicate');
+          continue;
+        }
+        await withConsumerSpan(message, topic, partition, () => handlerFor(event, topic)(event, { trx, topic, partition, offset: message.offset }));
+        outcomes.push('applied');
+      }
+      return outcomes;
     });
   }
 
-  async function process(payload: EachMessagePayload): Promise<Outcome> {
-    let event: AnyEnvelope;
-    try {
-      event = decodeEvent(payload.message.value);
-    } catch (error) {
-      return { status: 'dead-letter', reason: 'CONTRACT_VIOLATION', error: error as Error, attempts: 0 };
-    }
-    const expectedType = topicToType.get(payload.topic);
-    if (expectedType && expectedType !== event.type) {
-      const error = new ContractViolationError(`${event.type} arrived on the topic of ${expectedType}`);
-      return { status: 'dead-letter', reason: 'CONTRACT_VIOLATION', error, attempts: 0 };
-    }
+  /** Applies one message with retries; says whether it was applied, a duplicate, or must be dead-lettered. */
+  async function applyAlone(topic: string, partition: number, { message, event }: Decoded, firstError?: unknown): Promise<Outcome> {
     for (let attempt = 1; ; attempt++) {
-      try {
-        return { status: await applyOnce(event, payload), event };
-      } catch (error) {
-        // Infrastructure is down: not the message's fault. Rethrow so Kafka redelivers it later.
-        if (isTransientDatabaseError(error)) throw error;
-        const retriable = !(error instanceof MessagingError) || error.retriable;
-        if (!retriable || attempt >= maxAttempts) {
-          const reason = error instanceof ContractViolationError ? 'CONTRACT_VIOLATION' : retriable ? 'MAX_ATTEMPTS' : 'NON_RETRIABLE';
-          return { status: 'dead-letter', reason, error: error as Error, attempts: attempt };
-        }
-        log.warn({ err: error, topic: payload.topic, partition: payload.partition, offset: payload.message.offset, attempt }, 'handler failed; retrying');
-        await sleep(retryBaseMs * 2 ** (attempt - 1));
+      if (attempt === 1 && firstError !== undefined) {
+        // Its first attempt already failed inside a batch: count it, don't repeat it.
+        const outcome = await failed(firstError, attempt);
+        if (outcome) return outcome;
+        continue;
       }
+      try {
+        const [status] = await applyTogether(topic, partition, [{ message, event }]);
+        return { status, event };
+      } catch (error) {
+        const outcome = await failed(error, attempt);
+        if (outcome) return outcome;
+      }
+    }
+
+    /** Dead-letter outcome when retrying cannot help or attempts are used up; otherwise waits to retry. */
+    async function failed(error: unknown, attempt: number): Promise<Outcome | undefined> {
+      // Infrastructure is down: not the message's fault. Rethrow so Kafka redelivers it later.
+      if (isTransientDatabaseError(error)) throw error;
+      const retriable = !(error instanceof MessagingError) || error.retriable;
+      if (!retriable || attempt >= maxAttempts) {
+        const reason = error instanceof ContractViolationError ? 'CONTRACT_VIOLATION' : retriable ? 'MAX_ATTEMPTS' : 'NON_RETRIABLE';
+        return { status: 'dead-letter', reason, error: error as Error, attempts: attempt };
+      }
+      log.warn({ err: error, topic, partition, offset: message.offset, attempt }, 'handler failed; retrying');
+      await sleep(retryBaseMs * 2 ** (attempt - 1));
+      return undefined;
     }
   }
 
-  async function deadLetter(payload: EachMessagePayload, reason: string, error: Error, attempts: number): Promise<void> {
-    const { topic, partition, message } = payload;
+  async function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string, error: Error, attempts: number): Promise<void> {
     const headers: IHeaders = {
       ...message.headers,
       'dlq-reason': reason,
@@ -124,7 +162,52 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       messages: [{ key: message.key, value: message.value, headers }],
     });
     log.error({ err: error, reason, topic, partition, offset: message.offset, attempts }, 'message sent to dead-letter topic');
-    options.onDeadLettered?.(reason, payload);
+    options.onDeadLettered?.(reason, { topic, partition, message });
+  }
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = batch;
+    let i = 0;
+    while (i < messages.length && isRunning() && !isStale()) {
+      const run: Decoded[] = [];
+      let poison: Error | undefined;
+      while (i + run.length < messages.length && run.length < maxBatchSize) {
+        const message = messages[i + run.length];
+        try {
+          run.push({ message, event: decode(topic, message) });
+        } catch (error) {
+          poison = error as Error;
+          break;
+        }
+      }
+      if (run.length === 0) {
+        await deadLetter(topic, partition, messages[i], 'CONTRACT_VIOLATION', poison!, 0);
+        resolveOffset(messages[i].offset);
+        i++;
+        continue;
+      }
+      let outcomes: Outcome[];
+      const progress = { at: 0 };
+      try {
+        outcomes = (await applyTogether(topic, partition, run, progress)).map((status, k) => ({ status, event: run[k].event }));
+      } catch (error) {
+        if (isTransientDatabaseError(error)) throw error;
+        // The transaction rolled back: apply one at a time, so only the failing message is retried.
+        outcomes = [];
+        for (const [k, item] of run.entries()) {
+          const outcome = await applyAlone(topic, partition, item, k === progress.at ? error : undefined);
+          if (outcome.status === 'dead-letter') await deadLetter(topic, partition, item.message, outcome.reason, outcome.error, outcome.attempts);
+          outcomes.push(outcome);
+          resolveOffset(item.message.offset);
+        }
+      }
+      for (const [k, outcome] of outcomes.entries()) {
+        resolveOffset(run[k].message.offset);
+        if (outcome.status !== 'dead-letter') options.onProcessed?.(outcome.event, outcome.status);
+      }
+      i += run.length;
+      await heartbeat();
+    }
   }
 
   return {
@@ -136,17 +219,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       await consumer.subscribe({ topics: [...topicToType.keys()], fromBeginning: options.fromBeginning ?? true });
       await consumer.run({
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
-        eachMessage: async (payload) => {
-          const outcome = await process(payload);
-          if (outcome.status === 'dead-letter') {
-            await deadLetter(payload, outcome.reason, outcome.error, outcome.attempts);
-            return;
-          }
-          if (outcome.status === 'duplicate') {
-            log.debug({ topic: payload.topic, offset: payload.message.offset }, 'duplicate message ignored');
-          }
-          options.onProcessed?.(outcome.event, outcome.status);
-        },
+        eachBatchAutoResolve: false,
+        eachBatch,
       });
     },
     async stop() {

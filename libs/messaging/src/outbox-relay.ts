@@ -1,10 +1,10 @@
-import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import type { Logger } from '@ticketing/telemetry';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { PRODUCER_DEFAULTS } from './kafka';
 import { OUTBOX_CHANNEL, OUTBOX_TABLE } from './schema';
+import { endSpan, startProducerSpan } from './tracing';
 
 export interface OutboxRow {
   id: number;
@@ -131,23 +131,27 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return Math.round(ms / 2 + Math.random() * (ms / 2));
   }
 
-  async function send(row: OutboxRow): Promise<void> {
-    // Publish inside the context of the request that wrote the row, so the Kafka producer span (and
-    // through its header, the consumer span) joins that trace.
-    const parent = propagation.extract(ROOT_CONTEXT, row.trace_context ?? {});
-    await context.with(parent, () =>
-      producer!.send({
-        topic: row.topic,
-        acks: -1,
-        messages: [
-          {
-            key: row.key,
-            value: JSON.stringify(row.envelope),
-            headers: { 'event-type': row.type, 'event-id': row.envelope.id, 'content-type': 'application/json' },
-          },
-        ],
-      }),
-    );
+  /** Sends rows (at most one per key) in one request; each message carries its own producer span. */
+  async function sendTogether(rows: OutboxRow[]): Promise<void> {
+    const spans = rows.map((row) => startProducerSpan(row.trace_context, row.topic, row.key));
+    const byTopic = new Map<string, Message[]>();
+    rows.forEach((row, i) => {
+      const message: Message = {
+        key: row.key,
+        value: JSON.stringify(row.envelope),
+        headers: { ...spans[i].headers, 'event-type': row.type, 'event-id': row.envelope.id, 'content-type': 'application/json' },
+      };
+      const list = byTopic.get(row.topic);
+      if (list) list.push(message);
+      else byTopic.set(row.topic, [message]);
+    });
+    try {
+      await producer!.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      spans.forEach(({ span }) => endSpan(span));
+    } catch (error) {
+      spans.forEach(({ span }) => endSpan(span, error));
+      throw error;
+    }
   }
 
   /** One claim-send-mark cycle in one transaction; returns how many rows it claimed. */
@@ -157,29 +161,32 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (rows.length === 0) return 0;
       await hooks.afterClaim?.(rows);
 
-      const byKey = new Map<string, OutboxRow[]>();
+      // Waves: the k-th row of a key in this claim goes into wave k. A wave holds each key at most
+      // once and goes out in one request; waves go one after another, so each key stays in order,
+      // and a key whose row failed sends nothing more in this cycle.
+      const waves: OutboxRow[][] = [];
+      const seen = new Map<string, number>();
       for (const row of rows) {
-        const chain = byKey.get(row.key);
-        if (chain) chain.push(row);
-        else byKey.set(row.key, [row]);
+        const k = seen.get(row.key) ?? 0;
+        seen.set(row.key, k + 1);
+        (waves[k] ??= []).push(row);
       }
       const published: OutboxRow[] = [];
       const failed: { row: OutboxRow; error: Error }[] = [];
-      // Keys in parallel; within a key strictly one after the other, stopping at the first failure
-      // so a later event of that key is never published before an earlier one.
-      await Promise.all(
-        [...byKey.values()].map(async (chain) => {
-          for (const row of chain) {
-            try {
-              await send(row);
-              published.push(row);
-            } catch (error) {
-              failed.push({ row, error: error as Error });
-              return;
-            }
+      const blocked = new Set<string>();
+      for (const wave of waves) {
+        const ready = wave.filter((row) => !blocked.has(row.key));
+        if (ready.length === 0) continue;
+        try {
+          await sendTogether(ready);
+          published.push(...ready);
+        } catch (error) {
+          for (const row of ready) {
+            failed.push({ row, error: error as Error });
+            blocked.add(row.key);
           }
-        }),
-      );
+        }
+      }
       await hooks.afterSend?.(published);
 
       if (published.length > 0) {

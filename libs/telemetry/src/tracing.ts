@@ -18,7 +18,8 @@ export interface TelemetryOptions {
 let sdk: NodeSDK | undefined;
 
 /**
- * Starts OpenTelemetry with HTTP, Express, PostgreSQL, Redis and Kafka instrumentation. Must run
+ * Starts OpenTelemetry with HTTP, Express, PostgreSQL and Redis instrumentation (Kafka spans are
+ * made by libs/messaging). Must run
  * before express, pg, ioredis or kafkajs is first required, hence each app's `instrument.ts`.
  */
 export function startTelemetry(options: TelemetryOptions): void {
@@ -42,6 +43,9 @@ export function startTelemetry(options: TelemetryOptions): void {
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
         '@opentelemetry/instrumentation-pino': { enabled: false }, // our logger adds trace ids itself
+        // Kafka spans come from libs/messaging, which keeps each message a child of the request
+        // that caused it even when many are sent or applied together (see its tracing.ts).
+        '@opentelemetry/instrumentation-kafkajs': { enabled: false },
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
         },
