@@ -1,10 +1,12 @@
-import { createHttpApp, type HttpApp, type ReadinessCheck } from '@ticketing/http';
+import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
 import type { Logger, Registry } from '@ticketing/telemetry';
 
 export interface AppDeps {
   logger: Logger;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
+  /** Only calls signed by the gateway reach the routes. */
+  internalAuth: InternalAuth;
 }
 
 /** Builds the concert-catalog HTTP app without listening, so tests can run it in-process. */

@@ -1,4 +1,4 @@
-import { loadServiceConfig } from '@ticketing/config';
+import { loadServiceConfig, resolveSecrets } from '@ticketing/config';
 import { z } from 'zod';
 
 const seconds = (fallback: number, max = 86_400) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -13,7 +13,6 @@ export const gatewaySettings = {
   ADMIN_API_KEY: z.string().min(8).optional(),
   SESSION_JWT_SECRET: secret('SESSION_JWT_SECRET'),
   QUEUE_JWT_SECRET: secret('QUEUE_JWT_SECRET'),
-  INTERNAL_AUTH_SECRET: secret('INTERNAL_AUTH_SECRET'),
   SESSION_TTL_SECONDS: seconds(12 * 3600),
   MAX_ACTIVE_USERS: z.coerce.number().int().min(1).max(1_000_000).default(500),
   ACTIVE_TTL_SECONDS: seconds(300),
@@ -27,29 +26,13 @@ export const gatewaySettings = {
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 };
 
-const DEV_SECRETS = {
-  ADMIN_API_KEY: 'dev-admin-key',
-  SESSION_JWT_SECRET: 'dev-only-session-secret-change-me-in-production',
-  QUEUE_JWT_SECRET: 'dev-only-queue-secret-change-me-in-production!!',
-  INTERNAL_AUTH_SECRET: 'dev-only-internal-secret-change-me-in-production',
-} as const;
-
 /**
  * Loads the gateway configuration. Local runs get fixed development secrets (printed by `npm start`);
  * in production an unset secret stops the service at start.
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadServiceConfig('queue-gateway', gatewaySettings, env);
-  const secrets: Record<keyof typeof DEV_SECRETS, string> = { ...DEV_SECRETS };
-  const missing: string[] = [];
-  for (const name of Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]) {
-    const value = config[name];
-    if (value) secrets[name] = value;
-    else if (config.NODE_ENV === 'production') missing.push(name);
-    else secrets[name] = DEV_SECRETS[name];
-  }
-  if (missing.length) throw new Error(`invalid configuration:\n  ${missing.map((m) => `${m}: required in production`).join('\n  ')}`);
-  return { ...config, ...secrets };
+  return { ...config, ...resolveSecrets(config, ['ADMIN_API_KEY', 'SESSION_JWT_SECRET', 'QUEUE_JWT_SECRET']) };
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { onShutdownSignal, startServer } from '@ticketing/http';
+import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
 import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
+    internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
   });
 
   await relay.start();

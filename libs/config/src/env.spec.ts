@@ -30,3 +30,13 @@ describe('service configuration', () => {
     expect(withDatabase('postgres://p:s@h:5433/postgres?sslmode=disable', 'wallet')).toBe('postgres://p:s@h:5433/wallet?sslmode=disable');
   });
 });
+
+describe('secrets', () => {
+  it('uses development values outside production and refuses to start without them in production', () => {
+    expect(loadServiceConfig('wallet', {}, {}).INTERNAL_AUTH_SECRET).toMatch(/^dev-only/);
+    expect(() => loadServiceConfig('wallet', {}, { NODE_ENV: 'production' })).toThrow(/INTERNAL_AUTH_SECRET: required in production/);
+    const secret = 'x'.repeat(40);
+    expect(loadServiceConfig('wallet', {}, { NODE_ENV: 'production', INTERNAL_AUTH_SECRET: secret }).INTERNAL_AUTH_SECRET).toBe(secret);
+    expect(() => loadServiceConfig('wallet', {}, { INTERNAL_AUTH_SECRET: 'short' })).toThrow(/at least 32/);
+  });
+});

@@ -38,7 +38,27 @@ export const commonSchema = z.object({
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Shared by the gateway (signs forwarded calls) and the services (accept only signed calls). */
+  INTERNAL_AUTH_SECRET: z.string().min(32, 'INTERNAL_AUTH_SECRET must be at least 32 characters').optional(),
 });
+
+/** Development values for secrets, used only outside production (where an unset secret stops the process). */
+export const DEV_SECRETS = {
+  ADMIN_API_KEY: 'dev-admin-key',
+  SESSION_JWT_SECRET: 'dev-only-session-secret-change-me-in-production',
+  QUEUE_JWT_SECRET: 'dev-only-queue-secret-change-me-in-production!!',
+  INTERNAL_AUTH_SECRET: 'dev-only-internal-secret-change-me-in-production',
+} as const;
+
+/** The secret's configured value; its development value outside production; a ConfigError in production. */
+export function resolveSecrets<K extends keyof typeof DEV_SECRETS>(
+  config: { NODE_ENV: string } & Partial<Record<K, string | undefined>>,
+  names: readonly K[],
+): Record<K, string> {
+  const missing = names.filter((name) => !config[name] && config.NODE_ENV === 'production');
+  if (missing.length) throw new ConfigError(missing.map((name) => `${name}: required in production`));
+  return Object.fromEntries(names.map((name) => [name, config[name] || DEV_SECRETS[name]])) as unknown as Record<K, string>;
+}
 
 export type CommonConfig = z.infer<typeof commonSchema>;
 
@@ -76,6 +96,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(service: ServiceName,
   return {
     ...raw,
     ...common,
+    ...resolveSecrets(common, ['INTERNAL_AUTH_SECRET']),
     service,
     port: common.PORT,
     databaseUrl: common.DATABASE_URL ?? withDatabase(common.POSTGRES_URL, spec.database),

@@ -3,3 +3,5 @@ export * from './events';
 export * from './topics';
 export * from './errors';
 export { ids, money, seatNo, isoTime } from './events/primitives';
+export * from './http/identity';
+export * from './http/queue';

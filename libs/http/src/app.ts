@@ -2,6 +2,7 @@ import type { Logger, Registry } from '@ticketing/telemetry';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { createHealth, type ReadinessCheck } from './health';
+import type { InternalAuth } from './internal-auth';
 import { notFoundHandler, problemHandler, requestMetrics } from './middleware';
 
 export interface HttpAppOptions {
@@ -9,6 +10,10 @@ export interface HttpAppOptions {
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
   bodyLimit?: string;
+  /** Internal services: refuse every route but health and metrics unless the gateway signed the call. */
+  internalAuth?: InternalAuth;
+  /** Routes that must see the raw body stream (a proxy), mounted before JSON parsing. */
+  mountBeforeBodyParsing?: (app: Express) => void;
 }
 
 export interface HttpApp {
@@ -32,6 +37,8 @@ export function createHttpApp(options: HttpAppOptions, mount: (app: Express) => 
   });
   app.use(requestMetrics(options.metrics));
   app.use(pinoHttp({ logger: options.logger, autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') } }));
+  if (options.internalAuth) app.use(options.internalAuth.requireGatewayCredentials());
+  options.mountBeforeBodyParsing?.(app);
   app.use(express.json({ limit: options.bodyLimit ?? '16kb' }));
   mount(app);
   app.use(notFoundHandler);

@@ -1,5 +1,6 @@
 export * from './app';
 export * from './health';
+export * from './internal-auth';
 export * from './middleware';
 export * from './problem';
 export * from './server';

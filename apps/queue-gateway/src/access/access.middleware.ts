@@ -1,0 +1,91 @@
+import { ProblemError, type AccessLevel } from '@ticketing/http';
+import type { RequestHandler } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import type { QueueTokens } from './queue-token';
+
+/** What the waiting room says about a user's ticket (the admission port of the access check). */
+export interface AdmissionView {
+  status: 'WAITING' | 'ACTIVE' | 'EXPIRED';
+  position?: number;
+  etaSeconds?: number;
+  activeUntil?: number;
+}
+
+export interface AccessDeps {
+  verifySession(token: string): Promise<{ userId: string }>;
+  queueTokens: QueueTokens;
+  admission(userId: string, ticket: number): Promise<AdmissionView>;
+  adminKey: string;
+}
+
+export interface Principal {
+  userId?: string;
+  ticket?: number;
+  admission?: AdmissionView;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Who the gateway verified this request to come from (set by `requireAccess`). */
+    principal?: Principal;
+  }
+}
+
+const bearer = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/;
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The per-route access check. 401 = no valid credentials (missing, malformed, forged, expired, a queue
+ * token of another user); 403 = valid but not allowed (NOT_ADMITTED with position and ETA; not admin).
+ * `allowExpired` lets the status route answer an expired queue token with 200 EXPIRED.
+ */
+export function createAccessCheck(deps: AccessDeps) {
+  async function session(header: string | undefined): Promise<string> {
+    if (!header) throw new ProblemError('UNAUTHENTICATED', 'sign in first: send Authorization: Bearer <session token>');
+    const match = bearer.exec(header);
+    if (!match) throw new ProblemError('SESSION_TOKEN_INVALID', 'the Authorization header must be "Bearer <session token>"');
+    return (await deps.verifySession(match[1])).userId;
+  }
+
+  return function requireAccess(level: AccessLevel, { allowExpired = false } = {}): RequestHandler {
+    return async (req, _res, next) => {
+      try {
+        if (level === 'public') return next();
+        if (level === 'admin') {
+          const key = req.get('x-admin-key');
+          if (!key || !sameSecret(key, deps.adminKey)) throw new ProblemError('ADMIN_REQUIRED', 'this route needs a valid X-Admin-Key');
+          req.principal = {};
+          return next();
+        }
+        const userId = await session(req.get('authorization'));
+        if (level === 'user') {
+          req.principal = { userId };
+          return next();
+        }
+        const raw = req.get('x-queue-token');
+        if (!raw) throw new ProblemError('QUEUE_TOKEN_MISSING', 'this route needs X-Queue-Token: line up with POST /api/v1/queue/tokens');
+        const claims = await deps.queueTokens.verify(raw);
+        // A queue token is only honoured with a session of the same user.
+        if (claims.userId !== userId) throw new ProblemError('QUEUE_TOKEN_INVALID', 'the queue token belongs to another user');
+        const admission = await deps.admission(userId, claims.ticket);
+        req.principal = { userId, ticket: claims.ticket, admission };
+        if (admission.status === 'EXPIRED' && !allowExpired) {
+          throw new ProblemError('QUEUE_TOKEN_EXPIRED', 'the queue token has expired (paid, left or timed out); line up again');
+        }
+        if (level === 'active' && admission.status !== 'ACTIVE') {
+          throw new ProblemError('NOT_ADMITTED', 'you are still in the waiting room', { position: admission.position ?? null, etaSeconds: admission.etaSeconds ?? null });
+        }
+        next();
+      } catch (error) {
+        next(error);
+      }
+    };
+  };
+}
+
+export type RequireAccess = ReturnType<typeof createAccessCheck>;

@@ -1,0 +1,74 @@
+import { INTERNAL_AUTH_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, type AccessLevel, type InternalAuth } from '@ticketing/http';
+import { currentTraceId, type Logger } from '@ticketing/telemetry';
+import { Router, type RequestHandler } from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import type { ServerResponse } from 'node:http';
+import { API_PREFIX, ROUTE_POLICY, type Upstream } from '../access/route-policy';
+import type { RequireAccess } from '../access/access.middleware';
+
+export interface ForwardingDeps {
+  upstreams: Record<Exclude<Upstream, 'gateway'>, string>;
+  requireAccess: RequireAccess;
+  internalAuth: InternalAuth;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+function sendProblem(res: ServerResponse, problem: ProblemError) {
+  if (res.headersSent) return res.destroy();
+  res.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE });
+  res.end(JSON.stringify(problem.toBody(currentTraceId())));
+}
+
+/**
+ * Forwards admitted requests to the owning service with http-proxy-middleware: bodies stream
+ * through untouched, a service that does not answer in time gives 504, one that is down 503.
+ * The caller's identity goes along as the gateway's signed internal credentials (never a client header).
+ */
+export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeoutMs, logger }: ForwardingDeps): Router {
+  const router = Router();
+  const proxies = Object.fromEntries(
+    Object.entries(upstreams).map(([name, target]) => [
+      name,
+      createProxyMiddleware({
+        target,
+        changeOrigin: false,
+        proxyTimeout: timeoutMs,
+        timeout: timeoutMs,
+        xfwd: true,
+        on: {
+          error: (error, req, res) => {
+            const code = (error as NodeJS.ErrnoException).code;
+            logger.warn({ err: error, upstream: name, path: req.url }, 'upstream call failed');
+            const problem =
+              code === 'ECONNREFUSED' || code === 'ENOTFOUND'
+                ? new ProblemError('SERVICE_UNAVAILABLE', `${name} is not reachable; try again shortly`)
+                : new ProblemError('UPSTREAM_TIMEOUT', `${name} did not answer within ${timeoutMs} ms`);
+            if ('writeHead' in res) sendProblem(res as ServerResponse, problem);
+            else res.destroy();
+          },
+        },
+      }),
+    ]),
+  ) as unknown as Record<Exclude<Upstream, 'gateway'>, RequestHandler>;
+
+  const signCaller =
+    (access: AccessLevel): RequestHandler =>
+    async (req, _res, next) => {
+      try {
+        // Whatever the client sent in these headers is replaced, never passed on.
+        delete req.headers['x-user-id'];
+        req.headers[INTERNAL_AUTH_HEADER] = await internalAuth.sign({ userId: req.principal?.userId, access });
+        next();
+      } catch (error) {
+        next(error);
+      }
+    };
+
+  for (const policy of ROUTE_POLICY) {
+    if (policy.upstream === 'gateway') continue;
+    const method = policy.method.toLowerCase() as 'get' | 'post' | 'delete' | 'put' | 'patch';
+    router[method](`${API_PREFIX}${policy.path}`, requireAccess(policy.access), signCaller(policy.access), proxies[policy.upstream]);
+  }
+  return router;
+}

@@ -1,0 +1,36 @@
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { isoTime } from '../events/primitives';
+
+extendZodWithOpenApi(z);
+
+/** A place in the waiting room, as GET /queue/status and every /queue/events message carry it. */
+export const queueStatusResponse = z
+  .object({
+    status: z.enum(['WAITING', 'ACTIVE', 'EXPIRED']),
+    position: z.number().int().min(1).nullable().openapi({ description: '1 = next to be admitted; null unless WAITING' }),
+    etaSeconds: z.number().int().min(0).nullable().openapi({ description: 'estimated wait, from the measured admission rate' }),
+    activeUntil: isoTime.nullable().openapi({ description: 'when an ACTIVE slot lapses; null unless ACTIVE' }),
+    pollAfterMs: z.number().int().min(0).openapi({ description: 'how long to wait before polling again' }),
+  })
+  .openapi('QueueStatus');
+export type QueueStatusResponse = z.infer<typeof queueStatusResponse>;
+
+/** POST /queue/tokens: the token to send as X-Queue-Token, with the place it holds. */
+export const queueTokenResponse = queueStatusResponse
+  .extend({ queueToken: z.string().min(1).openapi({ description: 'Send as `X-Queue-Token` together with the session.' }) })
+  .openapi('QueueToken');
+export type QueueTokenResponse = z.infer<typeof queueTokenResponse>;
+
+/** RFC 9457 problem details, as every error of the API is answered. */
+export const problemResponse = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().openapi({ description: 'stable, machine-readable error code' }),
+    detail: z.string(),
+    traceId: z.string().optional(),
+  })
+  .passthrough()
+  .openapi('Problem');
