@@ -32,14 +32,17 @@ export function createApp(deps: AppDeps): HttpApp {
   const accessDeps: AccessDeps = {
     verifySession: (token) => deps.sessionTokens.verify(token),
     queueTokens: deps.queueTokens,
-    admission: (userId, ticket) => deps.waitingRoom.view(userId, ticket),
+    admission: (userId, ticket) => deps.waitingRoom.status(userId, ticket),
     adminKey: deps.adminKey,
   };
   const requireAccess = createAccessCheck(accessDeps);
   const openApi = buildOpenApiDocument();
   return createHttpApp(
     {
-      ...deps,
+      // No internalAuth here: the gateway is the public entrance; it signs, it does not require.
+      logger: deps.logger,
+      metrics: deps.metrics,
+      readiness: deps.readiness,
       // Forwarded requests stream their bodies to the owning service untouched.
       mountBeforeBodyParsing: (app) =>
         app.use(forwardingRoutes({ upstreams: deps.upstreams, requireAccess, internalAuth: deps.internalAuth, timeoutMs: deps.upstreamTimeoutMs, logger: deps.logger })),

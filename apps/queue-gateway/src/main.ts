@@ -1,16 +1,23 @@
 import './instrument'; // must stay first
-import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { onShutdownSignal, startServer } from '@ticketing/http';
-import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import Redis from 'ioredis';
+import { createQueueTokens } from './access/queue-token';
 import { createApp } from './app';
+import { loadGatewayConfig } from './config';
+import { paymentCompletedHandlers } from './queue/payment-completed.consumer';
+import { createSessionTokens } from './sessions/session-token';
+import { createPasswordHasher } from './users/password-hasher';
+import { createUserRepository } from './users/user.repository';
+import { startAdmissionTicker } from './waiting-room/admission-ticker';
+import { createWaitingRoom } from './waiting-room/waiting-room.repository';
 
 const SERVICE = 'queue-gateway';
 
 async function main(): Promise<void> {
-  const config = loadServiceConfig(SERVICE, {});
+  const config = loadGatewayConfig();
   const logger = createLogger(SERVICE, config.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
@@ -18,30 +25,56 @@ async function main(): Promise<void> {
   const kafkaCheck = kafkaReadiness(kafka);
   // The waiting room lives in Redis; fail fast on commands while disconnected rather than queueing them.
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  const relay = createOutboxRelay({
-    db,
-    databaseUrl: config.databaseUrl,
+  const waitingRoom = createWaitingRoom({
+    redis,
+    keyPrefix: config.QUEUE_KEY_PREFIX,
+    maxActive: config.MAX_ACTIVE_USERS,
+    activeTtlMs: config.ACTIVE_TTL_SECONDS * 1000,
+    waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000,
+  });
+  const relay = createOutboxRelay({ db, databaseUrl: config.databaseUrl, kafka, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE });
+  const consumer = createEventConsumer({
     kafka,
+    db,
     logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
+    groupId: SERVICE,
+    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    handlers: paymentCompletedHandlers(waitingRoom),
   });
   const { app, markShuttingDown } = createApp({
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), redis: () => redis.ping(), kafka: kafkaCheck.check },
+    users: createUserRepository(db),
+    hasher: createPasswordHasher(),
+    sessionTokens: createSessionTokens({ secret: config.SESSION_JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS, issuer: SERVICE }),
+    queueTokens: createQueueTokens({ secret: config.QUEUE_JWT_SECRET }),
+    waitingRoom,
+    internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
+    adminKey: config.ADMIN_API_KEY,
+    upstreams: {
+      'concert-catalog': config.CATALOG_URL,
+      reservation: config.RESERVATION_URL,
+      wallet: config.WALLET_URL,
+      payment: config.PAYMENT_URL,
+    },
+    upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
   });
 
   await redis.connect();
   await relay.start();
+  await consumer.start();
+  const ticker = startAdmissionTicker({ waitingRoom, intervalMs: config.ADMISSION_TICK_MS, logger });
   const server = await startServer(app, { port: config.port, host: config.HOST });
-  logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
+  logger.info({ port: server.port, host: config.HOST, maxActive: config.MAX_ACTIVE_USERS }, `${SERVICE} listening`);
 
   onShutdownSignal(
     logger,
     async () => {
       markShuttingDown();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await ticker.stop();
+      await consumer.stop();
       await relay.stop();
       await kafkaCheck.close();
       redis.disconnect();

@@ -5,8 +5,9 @@ import type { QueueTokens } from '../access/queue-token';
 /** The waiting room as the queue routes see it (implemented in ../waiting-room). */
 export interface WaitingRoomPort {
   enter(userId: string): Promise<{ ticket: number } & AdmissionView>;
-  view(userId: string, ticket: number): Promise<AdmissionView>;
-  leave(userId: string, ticket: number): Promise<void>;
+  /** Where this ticket stands (EXPIRED unless it is the user's current one); renews the waiting lease. */
+  status(userId: string, ticket: number): Promise<AdmissionView>;
+  leave(userId: string, ticket: number): Promise<unknown>;
   pollAfterMs(view: AdmissionView): number;
 }
 
@@ -74,7 +75,7 @@ export function queueRoutes({ requireAccess, queueTokens, waitingRoom, streamInt
     };
     const tick = setInterval(() => {
       // Reading the place also renews the waiting lease: an open stream holds the place like polling does.
-      waitingRoom.view(userId, ticket).then(send, () => undefined);
+      waitingRoom.status(userId, ticket).then(send, () => undefined);
     }, streamIntervalMs);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
     const close = () => {

@@ -1,10 +1,5 @@
-import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import { z } from './zod';
 import { ids, isoTime } from '../events/primitives';
-
-// Adds `.openapi()` so the gateway's OpenAPI document is generated from these very schemas
-// (idempotent: a second call on the same zod instance does nothing).
-extendZodWithOpenApi(z);
 
 /**
  * Emails are compared case-insensitively, so they are normalised before anything looks at them.

@@ -1,8 +1,5 @@
-import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import { z } from './zod';
 import { isoTime } from '../events/primitives';
-
-extendZodWithOpenApi(z);
 
 /** A place in the waiting room, as GET /queue/status and every /queue/events message carry it. */
 export const queueStatusResponse = z
