@@ -85,6 +85,7 @@ async function fill(room: WaitingRoom, count: number): Promise<{ users: string[]
 
 interface SizeResult {
   waiting: number;
+  admitTickMs: number;
   bytesPerWaiterKey: number;
   bytesPerWaiterServer: number;
   enter: Measured;
@@ -131,8 +132,21 @@ async function runAtSize(redis: Redis, waiting: number, seconds: number): Promis
     const places = await Promise.all(samples.map((k) => room.status(users[k], tickets[k])));
     // A fresh room numbers its arrivals 1..n, so a waiter's position is its ticket.
     const positionsExact = places.every((p, j) => p.status === 'WAITING' && p.position === tickets[samples[j]]);
+
+    // An admission tick with the default 60 s lease, one second after the last: it sweeps waiting/60
+    // waiters for lapsed leases (the script's run time is how long Redis is blocked per tick).
+    let tickClock = Date.now();
+    const ticking = createWaitingRoom({ ...roomOptions, waitingLeaseMs: 60_000, now: () => (tickClock += 1_000) });
+    await ticking.admit();
+    const tickMs: number[] = [];
+    for (let t = 0; t < 10; t++) {
+      const t0 = now();
+      await ticking.admit();
+      tickMs.push(now() - t0);
+    }
     return {
       waiting,
+      admitTickMs: tickMs.reduce((a, b) => a + b, 0) / tickMs.length,
       bytesPerWaiterKey: keyBytes / waiting,
       bytesPerWaiterServer: (after - before) / waiting,
       enter,
@@ -176,7 +190,8 @@ export const scenario: Scenario = {
         `${r.waiting.toLocaleString('en')} waiting: ${round(r.bytesPerWaiterKey)} B/user (line key, MEMORY USAGE), ` +
         `${round(r.bytesPerWaiterServer)} B/user (used_memory delta); enter ${round(r.enter.rate)}/s ` +
         `(p99 ${latencySummary(r.enter.latencies).p99} ms, Redis ${r.enter.redisMicrosPerCall.toFixed(1)} µs/call, ${pct(r.enter.redisCpu)} of a core), ` +
-        `status ${round(r.status.rate)}/s (p99 ${latencySummary(r.status.latencies).p99} ms, Redis ${r.status.redisMicrosPerCall.toFixed(1)} µs/call, ${pct(r.status.redisCpu)} of a core)`;
+        `status ${round(r.status.rate)}/s (p99 ${latencySummary(r.status.latencies).p99} ms, Redis ${r.status.redisMicrosPerCall.toFixed(1)} µs/call, ${pct(r.status.redisCpu)} of a core); ` +
+        `admission tick ${r.admitTickMs.toFixed(1)} ms`;
       const operations = small.enter.operations + small.status.operations + large.enter.operations + large.status.operations;
       return {
         scenario: 'waiting-room-memory',

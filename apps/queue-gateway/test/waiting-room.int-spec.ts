@@ -272,6 +272,25 @@ describe('waiting room on a real Redis', () => {
     expect(await room.status(c, 1.5)).toEqual({ status: 'EXPIRED' });
   });
 
+  it('an active user whose slot ran out and who lines up before the next tick starts over at the back', async () => {
+    const { room, clock } = setup({ maxActive: 1, activeTtlMs: 120 * SECOND });
+    const [a, b] = users(2);
+    const tA = (await room.enter(a)).ticket;
+    const tB = (await room.enter(b)).ticket;
+    await room.admit();
+    for (let i = 0; i < 3; i++) {
+      clock.now += 40 * SECOND;
+      await room.status(b, tB);
+    }
+    const again = await room.enter(a);
+    expect(again).toMatchObject({ status: 'WAITING', position: 2 });
+    expect(again.ticket).toBeGreaterThan(tB);
+    expect(await room.status(a, tA)).toEqual({ status: 'EXPIRED' });
+    expect(await room.admit()).toEqual({ admitted: 1, droppedWaiters: 0, expiredActive: 0 });
+    expect(await room.status(b, tB)).toMatchObject({ status: 'ACTIVE' });
+    expect(await room.status(a, again.ticket)).toMatchObject({ status: 'WAITING', position: 1 });
+  });
+
   it('leave takes a waiter out of the line or frees an active slot, only with the current ticket', async () => {
     const { room } = setup({ maxActive: 1 });
     const [a, b, c, d] = users(4);
@@ -302,6 +321,7 @@ describe('waiting room on a real Redis', () => {
 
   it('measures the admission rate from slot turnover and bases the ETA on it', async () => {
     const { room, clock } = setup({ maxActive: 2, activeTtlMs: 60 * SECOND, rateWindowMs: 60 * SECOND });
+    await room.admit(); // the ticker runs before anyone arrives
     const ids = users(20);
     const tickets: number[] = [];
     for (const id of ids) tickets.push((await room.enter(id)).ticket);

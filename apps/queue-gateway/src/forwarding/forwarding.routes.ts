@@ -34,7 +34,6 @@ export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeo
         target,
         changeOrigin: false,
         proxyTimeout: timeoutMs,
-        timeout: timeoutMs,
         xfwd: true,
         on: {
           error: (error, req, res) => {

@@ -1,0 +1,111 @@
+import { migrateLatest } from '@ticketing/db';
+import { createHttpApp, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
+import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
+import { createTestDatabase, testServers, uniqueName, type TestDatabase } from '@ticketing/testing';
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createQueueTokens } from '../src/access/queue-token';
+import { createApp } from '../src/app';
+import { createSessionTokens } from '../src/sessions/session-token';
+import { createPasswordHasher } from '../src/users/password-hasher';
+import { createUserRepository } from '../src/users/user.repository';
+import { createWaitingRoom } from '../src/waiting-room/waiting-room.repository';
+
+export const SESSION_SECRET = 'gateway-test-session-secret-0123456789abc';
+const QUEUE_SECRET = 'gateway-test-queue-secret-0123456789abcdef';
+const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
+
+/**
+ * Two gateway instances (own Redis connections, one shared waiting room) in front of a real upstream
+ * service that accepts only gateway-signed calls and echoes who it was told the caller is.
+ */
+export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800 } = {}) {
+  const logger = createLogger('gateway-test', 'silent');
+  const database: TestDatabase = await createTestDatabase('gateway');
+  await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
+  const keyPrefix = uniqueName('wr');
+  const redisClients: Redis[] = [];
+  const servers: RunningServer[] = [];
+
+  const upstreamApp = createHttpApp(
+    { logger, metrics: createMetricsRegistry('upstream'), readiness: {}, internalAuth: createInternalAuth(INTERNAL_SECRET) },
+    (app) => {
+      app.get('/api/v1/payments/:paymentId', () => {
+        /* never answers: the gateway must time out */
+      });
+      app.use((req, res) => res.json({ caller: req.caller, method: req.method, path: req.path, body: req.body ?? null, clientUserIdHeader: req.get('x-user-id') ?? null }));
+    },
+  ).app;
+  const upstream = await startServer(upstreamApp, { port: 0, host: '127.0.0.1' });
+  servers.push(upstream);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const sessionTokens = createSessionTokens({ secret: SESSION_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
+
+  async function startGateway({ walletUrl = upstreamUrl } = {}) {
+    const redis = new Redis(testServers().REDIS_URL);
+    redisClients.push(redis);
+    const waitingRoom = createWaitingRoom({ redis, keyPrefix, maxActive, activeTtlMs: 300_000, waitingLeaseMs: 60_000 });
+    const { app } = createApp({
+      logger,
+      metrics: createMetricsRegistry('gateway'),
+      readiness: {},
+      users: createUserRepository(database.db),
+      hasher: createPasswordHasher({ N: 2 ** 10, r: 8, p: 1 }),
+      sessionTokens,
+      queueTokens: createQueueTokens({ secret: QUEUE_SECRET }),
+      waitingRoom,
+      internalAuth: createInternalAuth(INTERNAL_SECRET),
+      adminKey: 'test-admin-key',
+      upstreams: { 'concert-catalog': upstreamUrl, reservation: upstreamUrl, wallet: walletUrl, payment: upstreamUrl },
+      upstreamTimeoutMs,
+    });
+    const server = await startServer(app, { port: 0, host: '127.0.0.1' });
+    servers.push(server);
+    return { url: `http://127.0.0.1:${server.port}/api/v1`, waitingRoom };
+  }
+
+  const a = await startGateway();
+  const b = await startGateway();
+
+  return {
+    a,
+    b,
+    startGateway,
+    keyPrefix,
+    /** A signed-in fan (session tokens are checked by signature only, so no password hash is needed). */
+    async fan(userId: string = randomUUID()) {
+      return { userId, session: (await sessionTokens.issue(userId)).token };
+    },
+    async cleanup() {
+      for (const server of servers.reverse()) await server.close(100);
+      const redis = redisClients[0];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${keyPrefix}}*`, 'COUNT', 1_000);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      redisClients.forEach((r) => r.disconnect());
+      await database.drop();
+    },
+  };
+}
+
+export type GatewayHarness = Awaited<ReturnType<typeof createGatewayHarness>>;
+
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** One HTTP call with the fan's credentials; returns the status and the parsed body. */
+export async function call(url: string, init: { method?: string; session?: string; queueToken?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.session) headers.authorization = `Bearer ${init.session}`;
+  if (init.queueToken) headers['x-queue-token'] = init.queueToken;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
