@@ -21,7 +21,8 @@ async function main() {
   const results: ScenarioResult[] = [];
   for (const s of scenarios) {
     console.log(`▶ ${s.name}: ${s.description}`);
-    results.push(await s.run());
+    const outcome = await s.run();
+    results.push(...(Array.isArray(outcome) ? outcome : [outcome]));
   }
   console.log(`\n${formatTable(results)}`);
   const resultsDir = path.join(__dirname, 'results');

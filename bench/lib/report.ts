@@ -22,7 +22,8 @@ export interface ScenarioResult {
 export interface Scenario {
   name: string;
   description: string;
-  run(): Promise<ScenarioResult>;
+  /** One result, or several rows when a scenario measures several things. */
+  run(): Promise<ScenarioResult | ScenarioResult[]>;
 }
 
 /** Percentiles by nearest rank over all samples (the whole run is kept; no sampling). */

@@ -30,7 +30,7 @@ export const gatewaySettings = {
  * Loads the gateway configuration. Local runs get fixed development secrets (printed by `npm start`);
  * in production an unset secret stops the service at start.
  */
-export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
+export function loadGatewayConfig(env?: NodeJS.ProcessEnv) {
   const config = loadServiceConfig('queue-gateway', gatewaySettings, env);
   return { ...config, ...resolveSecrets(config, ['ADMIN_API_KEY', 'SESSION_JWT_SECRET', 'QUEUE_JWT_SECRET']) };
 }

@@ -3,4 +3,4 @@ import { commonSchema, loadConfig } from '@ticketing/config';
 import { startTelemetry } from '@ticketing/telemetry';
 
 const config = loadConfig(commonSchema);
-startTelemetry({ serviceName: 'wallet', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, disabled: config.OTEL_SDK_DISABLED });
+startTelemetry({ serviceName: 'wallet', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, disabled: config.OTEL_SDK_DISABLED, sampleRatio: config.TRACE_SAMPLE_RATIO });

@@ -32,6 +32,8 @@ export const commonSchema = z.object({
     .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().optional(),
   OTEL_SDK_DISABLED: bool.default('false'),
+  /** Share of new traces recorded (children follow their parent's decision, so a trace is whole or absent). */
+  TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
   /** Where spans go (Jaeger's OTLP/HTTP receiver); unset = spans are created but not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
@@ -80,8 +82,6 @@ export function withDatabase(serverUrl: string, database: string): string {
   url.pathname = `/${database}`;
   return url.toString();
 }
-
-export const envTypes = { port, bool };
 
 /**
  * Loads a service's configuration: the common settings, the service's own (`extra`), its port from

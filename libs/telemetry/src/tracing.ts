@@ -1,9 +1,10 @@
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 export interface TelemetryOptions {
@@ -13,6 +14,12 @@ export interface TelemetryOptions {
   disabled?: boolean;
   /** Extra processors, e.g. an in-memory exporter in tests. */
   spanProcessors?: SpanProcessor[];
+  /**
+   * Share of new traces to record (default 1). Unrecorded requests still carry and propagate a
+   * trace id (logs and problem answers keep it); recording every span costs the gateway about half
+   * its throughput, so a busy sale may want less.
+   */
+  sampleRatio?: number;
 }
 
 let sdk: NodeSDK | undefined;
@@ -31,6 +38,7 @@ export function startTelemetry(options: TelemetryOptions): void {
   }
   sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
     spanProcessors: processors,
     // Metrics are served by prom-client at /metrics and logs go to stdout: without these the SDK
     // would start OTLP metric and log exporters from its environment defaults.
@@ -50,6 +58,10 @@ export function startTelemetry(options: TelemetryOptions): void {
           ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
         },
         '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
+        // One span per request (http) named by its route is what an SRE reads; a span per middleware
+        // layer (express, router) costs more CPU than the gateway's own work on its hot paths.
+        '@opentelemetry/instrumentation-express': { ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER] },
+        '@opentelemetry/instrumentation-router': { enabled: false },
       }),
     ],
   });

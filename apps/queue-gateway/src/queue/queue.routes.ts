@@ -15,8 +15,6 @@ export interface QueueRoutesDeps {
   requireAccess: RequireAccess;
   queueTokens: QueueTokens;
   waitingRoom: WaitingRoomPort;
-  /** How often an open event stream re-reads the user's place (it also keeps the waiting lease). */
-  streamIntervalMs?: number;
   heartbeatMs?: number;
 }
 
@@ -31,7 +29,7 @@ export function presentStatus(view: AdmissionView, pollAfterMs: number) {
   };
 }
 
-export function queueRoutes({ requireAccess, queueTokens, waitingRoom, streamIntervalMs = 1_000, heartbeatMs = 15_000 }: QueueRoutesDeps): Router {
+export function queueRoutes({ requireAccess, queueTokens, waitingRoom, heartbeatMs = 15_000 }: QueueRoutesDeps): Router {
   const router = Router();
   const principal = (req: Request) => req.principal as { userId: string; ticket: number; admission: AdmissionView };
 
@@ -66,22 +64,26 @@ export function queueRoutes({ requireAccess, queueTokens, waitingRoom, streamInt
     });
     let last = '';
     let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    // Re-read the place as often as a polling client would be told to (often near the head, rarely far
+    // back); reading it also renews the waiting lease, so an open stream holds the place like polling.
+    const schedule = (view: AdmissionView) => {
+      if (!closed) timer = setTimeout(() => waitingRoom.status(userId, ticket).then(send, () => schedule(view)), waitingRoom.pollAfterMs(view));
+    };
     const send = (view: AdmissionView) => {
       const data = JSON.stringify(presentStatus(view, waitingRoom.pollAfterMs(view)));
-      if (data === last) return;
-      last = data;
-      res.write(`event: status\ndata: ${data}\n\n`);
+      if (data !== last) {
+        last = data;
+        res.write(`event: status\ndata: ${data}\n\n`);
+      }
       if (view.status === 'EXPIRED') close();
+      else schedule(view);
     };
-    const tick = setInterval(() => {
-      // Reading the place also renews the waiting lease: an open stream holds the place like polling does.
-      waitingRoom.status(userId, ticket).then(send, () => undefined);
-    }, streamIntervalMs);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
     const close = () => {
       if (closed) return;
       closed = true;
-      clearInterval(tick);
+      clearTimeout(timer);
       clearInterval(heartbeat);
       res.end();
     };

@@ -7,15 +7,14 @@ import type { Cluster, Redis } from 'ioredis';
  *   {p}:seq      string  INCR: the single arrival sequence; its value is the ticket (the queue token's id).
  *   {p}:line     zset    member = the user id as 16 raw bytes, score = ticket + leaseCode / 2^21.
  *                        Ordered by ticket (position = ZRANK + 1). The fraction holds when the user was
- *                        last seen, so the waiting lease costs no extra key or entry: ~130 B per waiter.
+ *                        last seen, so the waiting lease costs no extra key or entry: ~120-130 B per waiter.
  *   {p}:active   zset    member = user id bytes, score = active-until (ms). Small: at most MAX_ACTIVE_USERS.
  *   {p}:tickets  hash    member = user id bytes → ticket of an active user (the line's score no longer has it).
  *   {p}:meta     hash    admission rate state and the lease sweep cursor.
  *
  * Why the lease lives in the score: a second sorted set by lease expiry doubles the memory per waiter
- * (~255 B measured) and a waiter's lease is refreshed on every poll. Refreshing the fraction keeps the
- * node where it is in the skip list (its neighbours' tickets are whole numbers apart), so it is an
- * in-place update. Lapsed waiters are found by (a) the waiter's own status call, (b) admission, which
+ * (~255 B measured). Refreshing the fraction never changes the order (neighbours' tickets are whole
+ * numbers apart), so Redis rewrites the score in place instead of re-inserting the node. Lapsed waiters are found by (a) the waiter's own status call, (b) admission, which
  * skips a lapsed head, and (c) a sweep that walks a slice of the line on every admission tick, sized so
  * the whole line is visited once per lease. So a lapsed waiter never gets in, and those behind move up
  * at most one lease later.
@@ -25,9 +24,14 @@ import type { Cluster, Redis } from 'ioredis';
  * in the upper half is a peer gateway's clock running slightly ahead, read as fresh.
  */
 
+/** Lease clock resolution; a lease is honoured for at least its length and lapses within 2 units after. */
+export const LEASE_CODE_UNIT_MS = 100;
+/** Ages are read modulo 2^21 units (58 h) and the upper half means "fresh", so a lease must stay well below 29 h. */
+export const MAX_WAITING_LEASE_MS = 24 * 3_600_000;
+
 const PRELUDE = `
 local CODE_RANGE = 2097152
-local CODE_UNIT_MS = 100
+local CODE_UNIT_MS = ${LEASE_CODE_UNIT_MS}
 local MAX_TICKET = 4294967295
 local function lease_code(now) return math.floor(now / CODE_UNIT_MS) % CODE_RANGE end
 local function line_score(ticket, code) return ticket + code / CODE_RANGE end
@@ -41,11 +45,6 @@ local function lapsed(code, now_code, lease_units)
   return age > lease_units
 end
 `;
-
-/** Lease clock resolution; a lease is honoured for at least its length and lapses within 2 units after. */
-export const LEASE_CODE_UNIT_MS = 100;
-/** Ages are read modulo 2^21 units (58 h) and the upper half means "fresh", so a lease must stay well below 29 h. */
-export const MAX_WAITING_LEASE_MS = 24 * 3_600_000;
 
 /**
  * KEYS: seq, line, active, tickets, meta. ARGV: member, now, leaseUnits.
