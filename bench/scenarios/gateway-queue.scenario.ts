@@ -145,6 +145,8 @@ export const scenario: Scenario = {
 };
 
 async function runAll(): Promise<ScenarioResult[]> {
+  const ready = await fetch(`${config.GATEWAY_URL}/health/ready`).then((r) => r.ok, () => false);
+  if (!ready) throw new Error(`no ready gateway at ${config.GATEWAY_URL}: start the stack with \`npm start\` first`);
   const results: ScenarioResult[] = [];
   const poll = await lineUp(1_000);
   const entry = await queueEntry(await mintSessions(50_000));

@@ -5,13 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { ensureKafka } from '../stack/kafka';
-import { DEFAULT_POSTGRES_URL, ensurePostgres } from '../stack/postgres';
-import { DEFAULT_REDIS_URL, ensureRedis } from '../stack/redis';
 import { REPO_ROOT } from '../stack/paths';
+import { ensureServers, type Servers } from '../stack/servers';
 
 const say = (line: string) => console.log(`[bench] ${line}`);
-const started: { name: string; stop(): Promise<void> }[] = [];
+let servers: Servers | undefined;
 let interrupted = false;
 let stopBench: (() => void) | undefined;
 
@@ -23,25 +21,16 @@ process.on('SIGTERM', () => {
   stopBench?.();
 });
 
-async function stopStarted(): Promise<void> {
-  for (const s of started.reverse()) await s.stop().catch((err: Error) => say(`could not stop ${s.name}: ${err.message}`));
-}
 
 async function main(): Promise<number> {
-  const postgresUrl = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
-  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const pg = await ensurePostgres({ url: postgresUrl, log: say });
-  if (pg.startedByUs) started.push({ name: 'PostgreSQL', stop: pg.stop });
-  const redis = await ensureRedis({ url: redisUrl, log: say });
-  if (redis.startedByUs) started.push({ name: 'Redis', stop: redis.stop });
-  const kafka = await ensureKafka({ log: say });
-  if (kafka.startedByUs) started.push({ name: 'Kafka', stop: kafka.stop });
+  servers = await ensureServers({ log: say });
+  const { postgresUrl, redisUrl, brokers } = servers;
   if (interrupted) return 130;
 
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('bench', 'run.ts'), ...process.argv.slice(2)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, POSTGRES_URL: postgresUrl, REDIS_URL: redisUrl, KAFKA_BROKERS: kafka.brokers.join(',') },
+    env: { ...process.env, POSTGRES_URL: postgresUrl, REDIS_URL: redisUrl, KAFKA_BROKERS: brokers.join(',') },
   });
   stopBench = () => child.kill('SIGTERM');
   return new Promise((resolve) => {
@@ -59,6 +48,6 @@ main()
     return 1;
   })
   .then(async (code) => {
-    await stopStarted();
+    await servers?.stop();
     process.exit(code);
   });

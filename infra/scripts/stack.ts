@@ -4,33 +4,25 @@
  * repeatedly without restarting a broker. Runs until Ctrl-C, then stops what it started.
  */
 import { provisionDatabases } from '../stack/databases';
-import { ensureKafka } from '../stack/kafka';
-import { DEFAULT_POSTGRES_URL, ensurePostgres } from '../stack/postgres';
 import { redactUrl } from '../stack/process';
-import { DEFAULT_REDIS_URL, ensureRedis } from '../stack/redis';
+import { ensureServers, type Servers } from '../stack/servers';
 import { ensureTopics } from '../stack/topics';
 
 const say = (line: string) => console.log(`[stack] ${line}`);
-const started: { name: string; stop(): Promise<void> }[] = [];
+let servers: Servers | undefined;
 let stopping = false;
 let up = false;
 
 async function stopAll(code: number): Promise<never> {
-  for (const s of started.reverse()) await s.stop().catch((err: Error) => say(`could not stop ${s.name}: ${err.message}`));
+  await servers?.stop();
   process.exit(code);
 }
 
 async function main(): Promise<void> {
-  const postgresUrl = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
-  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const pg = await ensurePostgres({ url: postgresUrl, log: say });
-  if (pg.startedByUs) started.push({ name: 'PostgreSQL', stop: pg.stop });
-  const redis = await ensureRedis({ url: redisUrl, log: say });
-  if (redis.startedByUs) started.push({ name: 'Redis', stop: redis.stop });
-  const kafka = await ensureKafka({ log: say });
-  if (kafka.startedByUs) started.push({ name: 'Kafka', stop: kafka.stop });
+  servers = await ensureServers({ log: say });
+  const { postgresUrl, redisUrl, brokers, started } = servers;
   await provisionDatabases({ postgresUrl, log: say });
-  await ensureTopics({ brokers: kafka.brokers, log: say });
+  await ensureTopics({ brokers, log: say });
 
   console.log(
     [
@@ -38,8 +30,8 @@ async function main(): Promise<void> {
       'servers ready:',
       `  POSTGRES_URL=${redactUrl(postgresUrl)}`,
       `  REDIS_URL=${redactUrl(redisUrl)}`,
-      `  KAFKA_BROKERS=${kafka.brokers.join(',')}`,
-      started.length > 0 ? `Ctrl-C stops what this started: ${started.map((s) => s.name).join(', ')}.` : 'Everything was already running; Ctrl-C leaves it running.',
+      `  KAFKA_BROKERS=${brokers.join(',')}`,
+      started.length > 0 ? `Ctrl-C stops what this started: ${started.join(', ')}.` : 'Everything was already running; Ctrl-C leaves it running.',
       '',
     ].join('\n'),
   );

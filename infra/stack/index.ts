@@ -17,3 +17,4 @@ export {
 export { provisionDatabases, type ProvisionedDatabase, type ProvisionDatabasesOptions } from './databases';
 export { ensureTopics, type EnsureTopicsOptions, type EnsuredTopics } from './topics';
 export { ensureTestStack, type TestStack, type TestStackEnv } from './test-stack';
+export * from './servers';
