@@ -198,11 +198,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
           const outcome = await applyAlone(topic, partition, item, k === progress.at ? error : undefined);
           if (outcome.status === 'dead-letter') await deadLetter(topic, partition, item.message, outcome.reason, outcome.error, outcome.attempts);
           outcomes.push(outcome);
-          resolveOffset(item.message.offset);
+          resolveOffset(item.message.offset); // progress kept if a later one meets a database outage
         }
       }
-      for (const [k, outcome] of outcomes.entries()) {
-        resolveOffset(run[k].message.offset);
+      resolveOffset(run[run.length - 1].message.offset);
+      for (const outcome of outcomes) {
         if (outcome.status !== 'dead-letter') options.onProcessed?.(outcome.event, outcome.status);
       }
       i += run.length;
