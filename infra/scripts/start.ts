@@ -7,6 +7,7 @@
  * STACK_SERVICE_MAIN replaces apps/<service>/src/main.ts by another script (`{service}` in it is
  * replaced by the service's name); it exists to test this orchestration without the apps.
  */
+import { seedDemo } from './seed-demo';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -183,6 +184,8 @@ async function run(): Promise<void> {
   }
   await Promise.all([...services.values()].map(waitReady));
   ready = true;
+  // Demo concerts and dates, so a new user can try the flow at once (skipped when concerts exist).
+  await seedDemo({ gatewayUrl: `http://127.0.0.1:${portOf('queue-gateway')}`, log: say }).catch((err: Error) => say(`demo data not seeded: ${err.message}`));
 
   const rows = SERVICE_NAMES.map((name) => `  ${name.padEnd(width)}  http://127.0.0.1:${portOf(name)}`);
   const gateway = `http://127.0.0.1:${portOf('queue-gateway')}`;

@@ -1,5 +1,13 @@
+import type { Database } from '@ticketing/db';
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
+import type { OutboxWriter } from '@ticketing/messaging';
 import type { Logger, Registry } from '@ticketing/telemetry';
+import { createConcertRepository } from './concerts/concert.repository';
+import { createConcertsRouter } from './concerts/concerts.routes';
+import { createScheduleRepository } from './schedules/schedule.repository';
+import { createSchedulesRouter } from './schedules/schedules.routes';
+import { createSeatStatusRepository } from './seats/seat-status.repository';
+import { createSeatsRouter } from './seats/seats.routes';
 
 export interface AppDeps {
   logger: Logger;
@@ -7,11 +15,19 @@ export interface AppDeps {
   readiness: Record<string, ReadinessCheck>;
   /** Only calls signed by the gateway reach the routes. */
   internalAuth: InternalAuth;
+  db: Database;
+  /** Publishes `schedule.published` in the transaction that creates the schedule. */
+  outbox: OutboxWriter;
 }
 
 /** Builds the concert-catalog HTTP app without listening, so tests can run it in-process. */
 export function createApp(deps: AppDeps): HttpApp {
-  return createHttpApp(deps, () => {
-    // Use-case routes are mounted here as features land (apps/concert-catalog/src/<feature>/).
+  const concerts = createConcertRepository(deps.db);
+  const schedules = createScheduleRepository(deps.db);
+  const seats = createSeatStatusRepository(deps.db);
+  return createHttpApp(deps, (app) => {
+    app.use(createConcertsRouter({ concerts }));
+    app.use(createSchedulesRouter({ db: deps.db, concerts, schedules, outbox: deps.outbox }));
+    app.use(createSeatsRouter({ seats }));
   });
 }

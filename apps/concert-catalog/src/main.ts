@@ -2,9 +2,11 @@ import './instrument'; // must stay first
 import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
+import { createSeatStatusRepository } from './seats/seat-status.repository';
+import { seatStatusHandlers } from './seats/seat-status.consumer';
 
 const SERVICE = 'concert-catalog';
 
@@ -23,14 +25,25 @@ async function main(): Promise<void> {
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
   });
+  const consumer = createEventConsumer({
+    kafka,
+    db,
+    logger,
+    groupId: SERVICE,
+    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    handlers: seatStatusHandlers({ seats: createSeatStatusRepository(db), logger }),
+  });
   const { app, markShuttingDown } = createApp({
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
+    db,
+    outbox: createOutboxWriter({ onCommitted: () => relay.wake() }),
   });
 
   await relay.start();
+  await consumer.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
 
@@ -39,6 +52,7 @@ async function main(): Promise<void> {
     async () => {
       markShuttingDown();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await consumer.stop();
       await relay.stop();
       await kafkaCheck.close();
       await db.destroy();

@@ -1,5 +1,20 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { logInRequest, logInResponse, problemResponse, queueStatusResponse, queueTokenResponse, signUpRequest, signUpResponse } from '@ticketing/contracts';
+import {
+  concertListResponse,
+  createConcertRequest,
+  createConcertResponse,
+  createScheduleRequest,
+  createScheduleResponse,
+  logInRequest,
+  logInResponse,
+  problemResponse,
+  queueStatusResponse,
+  queueTokenResponse,
+  scheduleListResponse,
+  seatListResponse,
+  signUpRequest,
+  signUpResponse,
+} from '@ticketing/contracts';
 import type { ZodTypeAny } from 'zod';
 import { API_PREFIX, ROUTE_POLICY } from '../access/route-policy';
 
@@ -19,6 +34,11 @@ const BODIES: Record<string, { request?: ZodTypeAny; response?: ZodTypeAny; stat
   'GET /queue/status': { response: queueStatusResponse, status: 200, summary: 'My place in the waiting room' },
   'GET /queue/events': { summary: 'My place as server-sent events (`event: status`, data = QueueStatus), pushed when it changes' },
   'DELETE /queue/tokens/me': { status: 204, summary: 'Leave the waiting room, or give up an active slot' },
+  'GET /concerts': { response: concertListResponse, summary: 'Concerts' },
+  'GET /concerts/:concertId/schedules': { response: scheduleListResponse, summary: "A concert's bookable dates with availableSeats" },
+  'GET /schedules/:scheduleId/seats': { response: seatListResponse, summary: 'Seats 1..N with status and price' },
+  'POST /admin/concerts': { request: createConcertRequest, response: createConcertResponse, status: 201, summary: 'Create a concert' },
+  'POST /admin/concerts/:concertId/schedules': { request: createScheduleRequest, response: createScheduleResponse, status: 201, summary: 'Create and publish a date (seats and prices)' },
 };
 
 /** The OpenAPI 3.1 document of the public API, generated from the contracts' zod schemas and the route policy. */

@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type { CreateConcertRequest, CreateConcertResponse } from '@ticketing/contracts';
+import type { ConcertRepository } from './concert.repository';
+
+export type CreateConcertHandler = (request: CreateConcertRequest) => Promise<CreateConcertResponse>;
+
+/** Creates a concert; its dates are added (and published) one by one afterwards. */
+export function createCreateConcertHandler({ concerts }: { concerts: ConcertRepository }): CreateConcertHandler {
+  return async (request) => {
+    const concertId = randomUUID();
+    await concerts.insert({ id: concertId, ...request });
+    return { concertId };
+  };
+}

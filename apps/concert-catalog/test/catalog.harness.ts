@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { topicFor, type EventPayload, type EventType } from '@ticketing/contracts';
+import { migrateLatest } from '@ticketing/db';
+import { createInternalAuth, startServer, type AccessLevel, type RunningServer } from '@ticketing/http';
+import { createEventConsumer, createOutboxRelay, createOutboxWriter, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
+import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
+import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import type { KafkaMessage } from 'kafkajs';
+import { createApp } from '../src/app';
+import { createSeatStatusRepository } from '../src/seats/seat-status.repository';
+import { seatStatusHandlers } from '../src/seats/seat-status.consumer';
+
+const INTERNAL_SECRET = 'catalog-test-internal-secret-0123456789ab';
+
+export interface Answer {
+  status: number;
+  contentType: string;
+  body: Record<string, unknown>;
+}
+
+export interface CallOptions {
+  method?: string;
+  /** The identity the gateway vouches for; `null` sends no credentials at all. */
+  as?: { access: AccessLevel; userId?: string } | null;
+  body?: unknown;
+  /** Sent as is (for malformed JSON). */
+  rawBody?: string;
+  /** Signs with this secret instead of the gateway's (a forged credential). */
+  secret?: string;
+}
+
+/**
+ * A concert-catalog of the test's own: a migrated database, topics under a private prefix, the
+ * outbox relay, the HTTP app on a free port, and the seat status consumer. Calls are signed the way
+ * the gateway signs them.
+ */
+export async function createCatalogHarness(label = 'catalog') {
+  const logger = createLogger(label, 'silent');
+  const prefix = `${uniqueName(label)}.`;
+  await createTestTopics(prefix);
+  const database: TestDatabase = await createTestDatabase(label, 10);
+  const { db } = database;
+  await migrateLatest(db, path.resolve(__dirname, '../migrations'));
+  const stoppers: (() => Promise<void>)[] = [];
+
+  const relay = createOutboxRelay({ db, databaseUrl: database.url, kafka: testKafka(), logger, pollIntervalMs: 200 });
+  await relay.start();
+  stoppers.push(() => relay.stop());
+
+  const processed: { event: AnyEnvelope; outcome: 'applied' | 'duplicate' }[] = [];
+  const consumer = createEventConsumer({
+    kafka: testKafka(),
+    db,
+    logger,
+    groupId: uniqueName('catalog'),
+    topicPrefix: prefix,
+    retryBaseMs: 10,
+    handlers: seatStatusHandlers({ seats: createSeatStatusRepository(db), logger }),
+    onProcessed: (event, outcome) => processed.push({ event, outcome }),
+  });
+  await consumer.start();
+  stoppers.push(() => consumer.stop());
+
+  const { app } = createApp({
+    logger,
+    metrics: createMetricsRegistry(label),
+    readiness: {},
+    internalAuth: createInternalAuth(INTERNAL_SECRET),
+    db,
+    outbox: createOutboxWriter({ topicPrefix: prefix, onCommitted: () => relay.wake() }),
+  });
+  const server: RunningServer = await startServer(app, { port: 0, host: '127.0.0.1' });
+  stoppers.push(() => server.close(100));
+  const baseUrl = `http://127.0.0.1:${server.port}/api/v1`;
+
+  const producer = testKafka().producer();
+  await producer.connect();
+  stoppers.push(() => producer.disconnect());
+
+  async function call(pathname: string, options: CallOptions = {}): Promise<Answer> {
+    const headers: Record<string, string> = {};
+    const as = options.as === undefined ? { access: 'public' as AccessLevel } : options.as;
+    if (as) headers['x-internal-auth'] = await createInternalAuth(options.secret ?? INTERNAL_SECRET).sign(as);
+    const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${baseUrl}${pathname}`, { method: options.method ?? 'GET', headers, body });
+    const text = await res.text();
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : {} };
+  }
+
+  const admin = { access: 'admin' as const };
+
+  return {
+    db,
+    prefix,
+    call,
+    admin,
+    processed,
+
+    async createConcert(overrides: Record<string, unknown> = {}): Promise<string> {
+      const res = await call('/admin/concerts', { method: 'POST', as: admin, body: { title: 'Night Songs', artist: 'The Lanterns', venue: 'Olympic Hall', ...overrides } });
+      if (res.status !== 201) throw new Error(`create concert: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.concertId as string;
+    },
+
+    async createSchedule(concertId: string, overrides: Record<string, unknown> = {}): Promise<string> {
+      const res = await call(`/admin/concerts/${concertId}/schedules`, { method: 'POST', as: admin, body: { ...openWindow(), ...('priceSections' in overrides ? {} : { price: 50_000 }), ...overrides } });
+      if (res.status !== 201) throw new Error(`create schedule: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.scheduleId as string;
+    },
+
+    /** Sends events as the reservation service's relay would, in exactly the given order. */
+    async deliver(events: DeliveredEvent[]): Promise<void> {
+      for (let i = 0; i < events.length; i += 100) {
+        const chunk = events.slice(i, i + 100);
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: chunk.map(({ envelope, key }) => ({ topic: topicFor(envelope.type, prefix), messages: [{ key, value: JSON.stringify(envelope) }] })),
+        });
+      }
+    },
+
+    /** Waits until the consumer has taken `count` messages in all (applied or duplicate). */
+    async waitProcessed(count: number, timeoutMs = 30_000): Promise<void> {
+      await waitFor(() => processed.length >= count, { timeoutMs, label: `${count} processed messages (have ${processed.length})` });
+    },
+
+    /** Reads every message on an event topic of this harness until `count` have arrived. */
+    async readTopic(type: EventType, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
+      const reader = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+      const messages: KafkaMessage[] = [];
+      await reader.connect();
+      try {
+        await reader.subscribe({ topic: topicFor(type, prefix), fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`only ${messages.length}/${count} messages of ${type}`)), timeoutMs);
+          reader
+            .run({
+              eachMessage: async ({ message }) => {
+                messages.push(message);
+                if (messages.length >= count) {
+                  clearTimeout(timer);
+                  resolve();
+                }
+              },
+            })
+            .catch(reject);
+        });
+      } finally {
+        await reader.disconnect();
+      }
+      return messages;
+    },
+
+    async count(table: string): Promise<number> {
+      const [{ n }] = await db(table).count<{ n: number }[]>({ n: '*' });
+      return Number(n);
+    },
+
+    async cleanup() {
+      for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+      await database.drop();
+      await deleteTestTopics(prefix);
+    },
+  };
+}
+
+export type CatalogHarness = Awaited<ReturnType<typeof createCatalogHarness>>;
+
+/** A booking window open now, for a show a week ahead. */
+export function openWindow(now = Date.now()) {
+  const hour = 3_600_000;
+  return {
+    startsAt: new Date(now + 7 * 24 * hour).toISOString(),
+    bookingOpensAt: new Date(now - hour).toISOString(),
+    bookingClosesAt: new Date(now + 6 * 24 * hour).toISOString(),
+  };
+}
+
+export interface DeliveredEvent {
+  key: string;
+  envelope: AnyEnvelope;
+}
+
+export type SeatEvent = 'reservation.held' | 'reservation.cancelled' | 'hold.expired' | 'reservation.confirmed';
+
+/** A reservation-service seat event as it would be published (its own id, so a re-send is a duplicate). */
+export function seatEvent(type: SeatEvent, fact: { scheduleId: string; seatNo: number; seatVersion: number; userId?: string; reservationId?: string }): DeliveredEvent {
+  const base = { reservationId: fact.reservationId ?? randomUUID(), scheduleId: fact.scheduleId, seatNo: fact.seatNo, userId: fact.userId ?? randomUUID(), seatVersion: fact.seatVersion };
+  const payload: EventPayload<SeatEvent> =
+    type === 'reservation.held'
+      ? { ...base, price: 50_000, holdExpiresAt: new Date(Date.now() + 300_000).toISOString() }
+      : type === 'reservation.confirmed'
+        ? { ...base, paymentId: randomUUID() }
+        : base;
+  const key = `${fact.scheduleId}:${fact.seatNo}`;
+  return { key, envelope: encodeEvent({ type, key, payload } as Parameters<typeof encodeEvent<SeatEvent>>[0]) as AnyEnvelope };
+}
