@@ -5,3 +5,4 @@ export * from './errors';
 export { ids, money, seatNo, isoTime } from './events/primitives';
 export * from './http/identity';
 export * from './http/queue';
+export * from './http/catalog';
