@@ -1,5 +1,8 @@
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
+import type { OutboxWriter } from '@ticketing/messaging';
 import type { Logger, Registry } from '@ticketing/telemetry';
+import type { Knex } from 'knex';
+import { createReservationsRouter } from './holds/reservations.routes';
 
 export interface AppDeps {
   logger: Logger;
@@ -7,11 +10,15 @@ export interface AppDeps {
   readiness: Record<string, ReadinessCheck>;
   /** Only calls signed by the gateway reach the routes. */
   internalAuth: InternalAuth;
+  db: Knex;
+  outbox: OutboxWriter;
+  holdTtlSeconds: number;
+  holdLimit: number;
 }
 
 /** Builds the reservation HTTP app without listening, so tests can run it in-process. */
 export function createApp(deps: AppDeps): HttpApp {
-  return createHttpApp(deps, () => {
-    // Use-case routes are mounted here as features land (apps/reservation/src/<feature>/).
+  return createHttpApp(deps, (app) => {
+    app.use(createReservationsRouter({ db: deps.db, outbox: deps.outbox, holdTtlSeconds: deps.holdTtlSeconds, holdLimit: deps.holdLimit }));
   });
 }

@@ -1,15 +1,18 @@
 import './instrument'; // must stay first
-import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
+import { loadReservationConfig } from './config';
+import { confirmRequestedHandlers } from './confirmation/confirm-reservation.consumer';
+import { createHoldExpirySweeper } from './holds/hold-expiry.sweeper';
+import { schedulePublishedHandlers } from './seats/schedule-published.consumer';
 
 const SERVICE = 'reservation';
 
 async function main(): Promise<void> {
-  const config = loadServiceConfig(SERVICE, {});
+  const config = loadReservationConfig();
   const logger = createLogger(SERVICE, config.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
@@ -23,22 +26,40 @@ async function main(): Promise<void> {
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
   });
+  const outbox = createOutboxWriter({ onCommitted: () => relay.wake() });
+  const consumer = createEventConsumer({
+    kafka,
+    db,
+    logger,
+    groupId: SERVICE,
+    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    handlers: { ...schedulePublishedHandlers(), ...confirmRequestedHandlers(outbox) },
+  });
+  const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: config.HOLD_SWEEP_INTERVAL_MS, batchSize: config.HOLD_SWEEP_BATCH_SIZE });
   const { app, markShuttingDown } = createApp({
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
+    db,
+    outbox,
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    holdLimit: config.HOLD_LIMIT,
   });
 
   await relay.start();
+  await consumer.start();
+  sweeper.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
-  logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
+  logger.info({ port: server.port, host: config.HOST, holdTtlSeconds: config.HOLD_TTL_SECONDS, holdLimit: config.HOLD_LIMIT }, `${SERVICE} listening`);
 
   onShutdownSignal(
     logger,
     async () => {
       markShuttingDown();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await consumer.stop();
+      await sweeper.stop();
       await relay.stop();
       await kafkaCheck.close();
       await db.destroy();

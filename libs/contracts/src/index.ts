@@ -6,3 +6,4 @@ export { ids, money, seatNo, isoTime } from './events/primitives';
 export * from './http/identity';
 export * from './http/queue';
 export * from './http/catalog';
+export * from './http/reservation';

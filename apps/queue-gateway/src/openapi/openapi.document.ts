@@ -5,6 +5,9 @@ import {
   createConcertResponse,
   createScheduleRequest,
   createScheduleResponse,
+  holdSeatRequest,
+  holdSeatResponse,
+  listReservationsResponse,
   logInRequest,
   logInResponse,
   problemResponse,
@@ -39,6 +42,9 @@ const BODIES: Record<string, { request?: ZodTypeAny; response?: ZodTypeAny; stat
   'GET /schedules/:scheduleId/seats': { response: seatListResponse, summary: 'Seats 1..N with status and price' },
   'POST /admin/concerts': { request: createConcertRequest, response: createConcertResponse, status: 201, summary: 'Create a concert' },
   'POST /admin/concerts/:concertId/schedules': { request: createScheduleRequest, response: createScheduleResponse, status: 201, summary: 'Create and publish a date (seats and prices)' },
+  'POST /reservations': { request: holdSeatRequest, response: holdSeatResponse, status: 201, summary: 'Hold a seat for HOLD_TTL (409 SEAT_UNAVAILABLE / HOLD_LIMIT_REACHED)' },
+  'GET /reservations': { response: listReservationsResponse, summary: 'My reservations' },
+  'DELETE /reservations/:reservationId': { summary: 'Cancel my hold' },
 };
 
 /** The OpenAPI 3.1 document of the public API, generated from the contracts' zod schemas and the route policy. */

@@ -1,0 +1,104 @@
+import type { NewEvent, OutboxWriter } from '@ticketing/messaging';
+import type { Logger } from '@ticketing/telemetry';
+import type { Knex } from 'knex';
+import { seatKey } from './reservation.domain';
+import { reservationRepository as reservations, seatRepository as seats } from './seat.repository';
+
+export interface HoldExpirySweeperOptions {
+  db: Knex;
+  outbox: OutboxWriter;
+  logger: Logger;
+  /** How often to look for expired holds; well under 1 s so a hold ends within 1 s of its deadline. */
+  intervalMs?: number;
+  batchSize?: number;
+}
+
+export interface HoldExpirySweeper {
+  /** Releases every hold past its deadline now; returns how many. */
+  sweepOnce(): Promise<number>;
+  start(): void;
+  /** Stops the timer and waits for the sweep in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Releases holds past their deadline in batches: seat AVAILABLE (version + 1), reservation EXPIRED,
+ * the user's hold slot given back and `hold.expired` in the outbox, one transaction per batch. Batches
+ * are claimed with SKIP LOCKED, so any number of instances sweep side by side without doing a seat twice.
+ */
+export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, batchSize = 500 }: HoldExpirySweeperOptions): HoldExpirySweeper {
+  const log = logger.child({ component: 'hold-expiry-sweeper' });
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  let running = false;
+
+  async function sweepBatch(): Promise<number> {
+    return db.transaction(async (trx) => {
+      const released = await seats.releaseExpired(trx, batchSize);
+      if (released.length === 0) return 0;
+      await reservations.finish(
+        trx,
+        released.map((r) => r.reservationId),
+        'EXPIRED',
+      );
+      // One decrement per (user, schedule), in a fixed order: counter rows are locked in user id order everywhere.
+      const slots = new Map<string, { userId: string; scheduleId: string; n: number }>();
+      for (const r of released) {
+        const k = `${r.userId}/${r.scheduleId}`;
+        const slot = slots.get(k) ?? { userId: r.userId, scheduleId: r.scheduleId, n: 0 };
+        slot.n++;
+        slots.set(k, slot);
+      }
+      for (const slot of [...slots.values()].sort((a, b) => (a.userId + a.scheduleId < b.userId + b.scheduleId ? -1 : 1))) {
+        await reservations.giveBackHoldSlot(trx, slot.userId, slot.scheduleId, slot.n);
+      }
+      await outbox.append(
+        trx,
+        ...released.map(
+          (r): NewEvent<'hold.expired'> => ({
+            type: 'hold.expired',
+            key: seatKey(r.scheduleId, r.seatNo),
+            payload: { reservationId: r.reservationId, scheduleId: r.scheduleId, seatNo: r.seatNo, userId: r.userId, seatVersion: r.version },
+          }),
+        ),
+      );
+      return released.length;
+    });
+  }
+
+  async function sweepOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await sweepBatch();
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      inFlight = sweepOnce()
+        .then((n) => {
+          if (n > 0) log.debug({ released: n }, 'expired holds released');
+        })
+        .catch((error: unknown) => log.error({ err: error }, 'hold expiry sweep failed; retrying on the next tick'))
+        .finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  }
+
+  return {
+    sweepOnce,
+    start() {
+      if (running) return;
+      running = true;
+      schedule();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { HoldSeatRequest, HoldSeatResponse } from '@ticketing/contracts';
+import { ProblemError } from '@ticketing/http';
+import type { NewEvent, OutboxWriter } from '@ticketing/messaging';
+import type { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
+import { holdRefusal, seatKey } from './reservation.domain';
+import { reservationRepository as reservations, seatRepository as seats } from './seat.repository';
+
+export interface HoldSeatDeps {
+  db: Knex;
+  outbox: OutboxWriter;
+  holdTtlSeconds: number;
+  /** Live holds one user may have on one schedule. */
+  holdLimit: number;
+}
+
+class HoldRefused extends Error {}
+
+/**
+ * Holds a seat for the caller: one conditional, versioned write on the seat row, the reservation,
+ * the per-user slot and `reservation.held` in one transaction. Any refusal rolls it all back.
+ */
+export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }: HoldSeatDeps) {
+  return async function holdSeat(userId: string, { scheduleId, seatNo }: HoldSeatRequest): Promise<HoldSeatResponse> {
+    const reservationId = randomUUID();
+    try {
+      return await db.transaction(async (trx) => {
+        const seat = await seats.hold(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds });
+        if (!seat) throw new HoldRefused();
+        const key = seatKey(scheduleId, seatNo);
+        const events: NewEvent[] = [];
+
+        // Took over a hold past its deadline that no sweeper had released yet: it ends here.
+        const previous = await reservations.expireLiveHoldOfSeat(trx, scheduleId, seatNo);
+        if (previous) {
+          events.push({
+            type: 'hold.expired',
+            key,
+            payload: { reservationId: previous.id, scheduleId, seatNo, userId: previous.user_id, seatVersion: seat.version - 1 },
+          } satisfies NewEvent<'hold.expired'>);
+        }
+        // Counter rows are always locked in user id order, so concurrent transactions cannot deadlock on them.
+        const giveBackPrevious = () => (previous ? reservations.giveBackHoldSlot(trx, previous.user_id, scheduleId) : Promise.resolve());
+        if (previous && previous.user_id < userId) await giveBackPrevious();
+        if (!(await reservations.takeHoldSlot(trx, userId, scheduleId, holdLimit))) {
+          throw new ProblemError('HOLD_LIMIT_REACHED', `you already hold ${holdLimit} seats on this schedule; pay for or cancel one first`, { limit: holdLimit });
+        }
+        if (previous && previous.user_id >= userId) await giveBackPrevious();
+
+        await reservations.insertHeld(trx, { id: reservationId, scheduleId, seatNo, userId, price: seat.price, holdExpiresAt: seat.holdExpiresAt });
+        const holdExpiresAt = seat.holdExpiresAt.toISOString();
+        events.push({
+          type: 'reservation.held',
+          key,
+          payload: { reservationId, scheduleId, seatNo, userId, seatVersion: seat.version, price: seat.price, holdExpiresAt },
+        } satisfies NewEvent<'reservation.held'>);
+        await outbox.append(trx, ...events);
+        return { reservationId, status: 'HELD' as const, holdExpiresAt, price: seat.price };
+      });
+    } catch (error) {
+      if (!(error instanceof HoldRefused)) throw error;
+      const { schedule, seatExists } = await seats.describe(db, scheduleId, seatNo);
+      switch (holdRefusal(schedule, seatExists, seatNo, new Date())) {
+        case 'SCHEDULE_NOT_FOUND':
+          throw new ProblemError('NOT_FOUND', `schedule ${scheduleId} does not exist`);
+        case 'SEAT_OUT_OF_RANGE':
+          throw new ProblemError('VALIDATION_FAILED', `seatNo must be between 1 and ${schedule!.seatCount} on this schedule`, {
+            errors: [{ field: 'body.seatNo', message: `must be between 1 and ${schedule!.seatCount}` }],
+          });
+        case 'SEAT_NOT_FOUND':
+          throw new ProblemError('NOT_FOUND', `seat ${seatNo} does not exist on schedule ${scheduleId}`);
+        case 'BOOKING_CLOSED':
+          throw new ProblemError('BOOKING_CLOSED', 'booking is not open for this schedule');
+        case 'SEAT_UNAVAILABLE':
+          throw new ProblemError('SEAT_UNAVAILABLE', `seat ${seatNo} is already taken`);
+      }
+    }
+  };
+}

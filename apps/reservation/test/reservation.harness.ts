@@ -1,0 +1,142 @@
+import { createDatabase, migrateLatest, type Database } from '@ticketing/db';
+import { createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
+import { createOutboxWriter, encodeEvent, type EventHandler, type NewEvent } from '@ticketing/messaging';
+import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
+import { createTestDatabase, type TestDatabase } from '@ticketing/testing';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createApp } from '../src/app';
+import { confirmRequestedHandlers } from '../src/confirmation/confirm-reservation.consumer';
+import { createHoldExpirySweeper, type HoldExpirySweeper } from '../src/holds/hold-expiry.sweeper';
+import { schedulePublishedHandlers } from '../src/seats/schedule-published.consumer';
+
+export const INTERNAL_SECRET = 'reservation-test-internal-secret-0123456789';
+const internalAuth = createInternalAuth(INTERNAL_SECRET);
+export const logger = createLogger('reservation-test', 'silent');
+
+export interface Answer {
+  status: number;
+  contentType: string;
+  body: Record<string, unknown>;
+}
+
+/** One HTTP call signed as the gateway would sign it for `userId` (no `userId` = no credentials at all). */
+export async function call(
+  baseUrl: string,
+  { method = 'GET', path: p = '/api/v1/reservations', userId, access = 'active', body, rawBody }: { method?: string; path?: string; userId?: string; access?: 'user' | 'active'; body?: unknown; rawBody?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (userId) headers['x-internal-auth'] = await internalAuth.sign({ userId, access });
+  if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${baseUrl}${p}`, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await res.text();
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : {} };
+}
+
+export const hold = (baseUrl: string, userId: string, scheduleId: string, seatNo: number) => call(baseUrl, { method: 'POST', userId, body: { scheduleId, seatNo } });
+
+export interface Instance {
+  url: string;
+  db: Database;
+  sweeper: HoldExpirySweeper;
+}
+
+/**
+ * A migrated database of the test's own and two reservation instances on it, each with its own
+ * pool, HTTP server and (stopped) sweeper, as two processes would have. Events stay in the outbox
+ * table, where the tests read them.
+ */
+export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit = 4, sweepIntervalMs = 200, poolMax = 10 } = {}) {
+  const database: TestDatabase = await createTestDatabase('reservation', 5);
+  await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
+  const servers: RunningServer[] = [];
+  const pools: Database[] = [];
+  const outbox = createOutboxWriter();
+
+  async function startInstance(): Promise<Instance> {
+    const db = createDatabase({ url: database.url, poolMax });
+    pools.push(db);
+    const { app } = createApp({ logger, metrics: createMetricsRegistry('reservation'), readiness: {}, internalAuth, db, outbox, holdTtlSeconds, holdLimit });
+    const server = await startServer(app, { port: 0, host: '127.0.0.1' });
+    servers.push(server);
+    const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: sweepIntervalMs });
+    return { url: `http://127.0.0.1:${server.port}`, db, sweeper };
+  }
+
+  const a = await startInstance();
+  const b = await startInstance();
+  const { db } = database;
+  const onSchedulePublished = schedulePublishedHandlers()['schedule.published'] as EventHandler<'schedule.published'>;
+  const onConfirmRequested = confirmRequestedHandlers(outbox)['reservation.confirm-requested'] as EventHandler<'reservation.confirm-requested'>;
+  const ctx = { topic: 'test', partition: 0, offset: '0' };
+
+  return {
+    a,
+    b,
+    db,
+    database,
+
+    /** Applies `schedule.published` as the consumer would (the Kafka path has its own test). */
+    async publishSchedule({ seats = 50, price = 100_000, seatNos, opensInMs = -60_000, closesInMs = 86_400_000 }: { seats?: number; price?: number; seatNos?: number[]; opensInMs?: number; closesInMs?: number } = {}) {
+      const scheduleId = randomUUID();
+      const event = encodeEvent({ type: 'schedule.published', key: scheduleId, payload: schedulePublished(scheduleId, { seats, price, seatNos, opensInMs, closesInMs }) });
+      await db.transaction((trx) => onSchedulePublished(event, { trx, ...ctx }));
+      return scheduleId;
+    },
+
+    /** Applies `reservation.confirm-requested` as the consumer would, on `pool`. */
+    async confirm(payload: { paymentId: string; reservationId: string; userId: string }, pool: Database = a.db) {
+      const event = encodeEvent({ type: 'reservation.confirm-requested', key: payload.paymentId, payload });
+      await pool.transaction((trx) => onConfirmRequested(event, { trx, ...ctx }));
+      return event;
+    },
+
+    seat: (scheduleId: string, seatNo: number) => db('seats').where({ schedule_id: scheduleId, seat_no: seatNo }).first(),
+    reservation: (id: string) => db('reservations').where({ id }).first(),
+    /** Outbox events, oldest first, optionally of one type. */
+    async events(type?: string): Promise<{ type: string; key: string; payload: Record<string, unknown>; causationId: string | null }[]> {
+      const rows: { type: string; key: string; envelope: { payload: Record<string, unknown>; causationId: string | null } }[] = await db('outbox')
+        .modify((q) => (type ? q.where({ type }) : q))
+        .orderBy('id');
+      return rows.map((r) => ({ type: r.type, key: r.key, payload: r.envelope.payload, causationId: r.envelope.causationId }));
+    },
+    /** Everything a refused request must leave untouched. */
+    async snapshot() {
+      const [seats, reservations, holdCounts, outboxRows] = await Promise.all([
+        db('seats').orderBy(['schedule_id', 'seat_no']),
+        db('reservations').orderBy('id'),
+        db('hold_counts').orderBy(['user_id', 'schedule_id']),
+        db('outbox').count({ n: '*' }).first(),
+      ]);
+      return { seats, reservations, holdCounts, outbox: outboxRows };
+    },
+
+    async cleanup() {
+      await a.sweeper.stop();
+      await b.sweeper.stop();
+      for (const server of servers) await server.close(100);
+      for (const pool of pools) await pool.destroy();
+      await database.drop();
+    },
+  };
+}
+
+export type ReservationHarness = Awaited<ReturnType<typeof createReservationHarness>>;
+
+/** A `schedule.published` payload with seats 1..`seats` (or exactly `seatNos`). */
+export function schedulePublished(
+  scheduleId: string,
+  { seats = 50, price = 100_000, seatNos, opensInMs = -60_000, closesInMs = 86_400_000 }: { seats?: number; price?: number; seatNos?: number[]; opensInMs?: number; closesInMs?: number } = {},
+): NewEvent<'schedule.published'>['payload'] {
+  const now = Date.now();
+  return {
+    scheduleId,
+    concertId: randomUUID(),
+    startsAt: new Date(now + 2 * 86_400_000).toISOString(),
+    bookingOpensAt: new Date(now + opensInMs).toISOString(),
+    bookingClosesAt: new Date(now + closesInMs).toISOString(),
+    seats: (seatNos ?? Array.from({ length: seats }, (_, i) => i + 1)).map((seatNo) => ({ seatNo, price })),
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
