@@ -1,3 +1,4 @@
+import { waitFor } from '@ticketing/testing';
 import { randomUUID } from 'node:crypto';
 import { createCatalogHarness, seatEvent, type CatalogHarness, type DeliveredEvent, type SeatEvent } from './catalog.harness';
 
@@ -66,12 +67,19 @@ describe('concert-catalog: seat status read model (real PostgreSQL and Kafka)', 
     expect([...lastDelivered].some(([seatNo, v]) => v !== truth[seatNo].version)).toBe(true);
 
     const seen = h.processed.length;
+    const appliedIds = () =>
+      h.processed
+        .slice(seen)
+        .filter((p) => p.outcome === 'applied')
+        .map((p) => p.event.id);
     await h.deliver(deliveries);
+    // Kafka may deliver some again (a rebalance under load): wait for every event, however often it came.
+    await waitFor(() => appliedIds().length >= history.length, { timeoutMs: 30_000, label: `${history.length} events applied` });
     await h.waitProcessed(seen + deliveries.length);
 
     expect(await statuses(scheduleId)).toEqual(truth);
-    const fresh = h.processed.slice(seen);
-    expect(fresh).toHaveLength(deliveries.length);
+    // Each event applied exactly once; every other arrival was recognised as a duplicate.
+    expect(appliedIds().sort()).toEqual(history.map((d) => d.envelope.id).sort());
 
     const seats = await h.call(`/schedules/${scheduleId}/seats`, { as: { access: 'active', userId: randomUUID() } });
     expect((seats.body.seats as { seatNo: number; status: Status }[]).map((s) => [s.seatNo, s.status])).toEqual(
@@ -115,9 +123,10 @@ describe('concert-catalog: seat status read model (real PostgreSQL and Kafka)', 
     const seen = h.processed.length;
     await h.deliver([held, held, held]);
     await h.waitProcessed(seen + 3);
-    // Exactly one copy is applied; the other two are recognised by their message id.
     const outcomes = h.processed.slice(seen).filter((p) => p.event.id === held.envelope.id).map((p) => p.outcome);
-    expect(outcomes.sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    // Applied once; the two copies (and any redelivery Kafka adds) are recognised as duplicates.
+    expect(outcomes.filter((o) => o === 'applied')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'duplicate').length).toBeGreaterThanOrEqual(2);
     expect((await statuses(scheduleId))[1]).toEqual({ status: 'HELD', version: 1 });
   });
 });

@@ -66,7 +66,7 @@ describe('idempotent consumer and dead-letter topics (real broker and database)'
     await admin.disconnect();
     let redelivered = 0;
     await bb.startConsumer({ groupId, onProcessed: (_e, outcome) => outcome === 'duplicate' && redelivered++ });
-    await waitFor(() => redelivered === 10, { label: '10 redeliveries' });
+    await waitFor(() => redelivered >= 10, { label: '10 redeliveries' });
     expect(await bb.effects()).toHaveLength(10);
   });
 

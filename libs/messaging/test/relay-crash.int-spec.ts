@@ -57,7 +57,7 @@ describe('relay killed with SIGKILL (real processes)', () => {
     const offsets = await admin.fetchTopicOffsets(bb.topic);
     await admin.disconnect();
     expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(4);
-    await waitFor(() => duplicates === 2, { label: 'both copies recognised as duplicates' });
+    await waitFor(() => duplicates >= 2, { label: 'both copies recognised as duplicates' });
     expect((await bb.effects()).map((e) => e.event_id)).toEqual(written.map((w) => w.id));
   });
 
