@@ -2,7 +2,7 @@ import { INTERNAL_AUTH_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, type AccessLe
 import { currentTraceId, type Logger } from '@ticketing/telemetry';
 import { Router, type RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import type { ServerResponse } from 'node:http';
+import { Agent, type ServerResponse } from 'node:http';
 import { API_PREFIX, ROUTE_POLICY, type Upstream } from '../access/route-policy';
 import type { RequireAccess } from '../access/access.middleware';
 
@@ -27,11 +27,15 @@ function sendProblem(res: ServerResponse, problem: ProblemError) {
  */
 export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeoutMs, logger }: ForwardingDeps): Router {
   const router = Router();
+  // Without an agent http-proxy sends `Connection: close`: a new TCP connection to the service for
+  // every request, and the client's connection closed after every answer.
+  const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
   const proxies = Object.fromEntries(
     Object.entries(upstreams).map(([name, target]) => [
       name,
       createProxyMiddleware({
         target,
+        agent,
         changeOrigin: false,
         proxyTimeout: timeoutMs,
         xfwd: true,
