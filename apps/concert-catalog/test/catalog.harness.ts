@@ -5,7 +5,7 @@ import { migrateLatest } from '@ticketing/db';
 import { createInternalAuth, startServer, type AccessLevel, type RunningServer } from '@ticketing/http';
 import { createEventConsumer, createOutboxRelay, createOutboxWriter, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import { createTestDatabase, createTestTopics, deleteTestTopics, readTopic, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
 import type { KafkaMessage } from 'kafkajs';
 import { createApp } from '../src/app';
 import { createSeatStatusRepository } from '../src/seats/seat-status.repository';
@@ -127,31 +127,7 @@ export async function createCatalogHarness(label = 'catalog') {
     },
 
     /** Reads every message on an event topic of this harness until `count` have arrived. */
-    async readTopic(type: EventType, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
-      const reader = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
-      const messages: KafkaMessage[] = [];
-      await reader.connect();
-      try {
-        await reader.subscribe({ topic: topicFor(type, prefix), fromBeginning: true });
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`only ${messages.length}/${count} messages of ${type}`)), timeoutMs);
-          reader
-            .run({
-              eachMessage: async ({ message }) => {
-                messages.push(message);
-                if (messages.length >= count) {
-                  clearTimeout(timer);
-                  resolve();
-                }
-              },
-            })
-            .catch(reject);
-        });
-      } finally {
-        await reader.disconnect();
-      }
-      return messages;
-    },
+    readTopic: (type: EventType, count: number, timeoutMs?: number): Promise<KafkaMessage[]> => readTopic(topicFor(type, prefix), count, timeoutMs),
 
     async count(table: string): Promise<number> {
       const [{ n }] = await db(table).count<{ n: number }[]>({ n: '*' });

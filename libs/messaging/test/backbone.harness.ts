@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createDatabase, type Database } from '@ticketing/db';
 import { createLogger } from '@ticketing/telemetry';
 import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, type TestDatabase } from '@ticketing/testing';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
   createEventConsumer,
   createMessagingTables,
@@ -121,32 +120,5 @@ export async function createBackbone(label: string) {
 }
 
 export type Backbone = Awaited<ReturnType<typeof createBackbone>>;
-
-/** Reads every message on `topic` from the beginning until `count` have arrived. */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
-  const messages: KafkaMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${messages.length}/${count} messages on ${topic}`)), timeoutMs);
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            messages.push(message);
-            if (messages.length >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return messages;
-}
 
 export const newKey = () => randomUUID();

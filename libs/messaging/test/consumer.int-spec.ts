@@ -1,8 +1,8 @@
 import { deadLetterTopic } from '@ticketing/contracts';
-import { testKafka, uniqueName, waitFor } from '@ticketing/testing';
+import { readTopic, testKafka, uniqueName, waitFor } from '@ticketing/testing';
 import type { Producer } from 'kafkajs';
 import { encodeEvent, NonRetriableError, PROCESSED_TABLE } from '../src';
-import { createBackbone, heldEvent, newKey, readTopic, type Backbone } from './backbone.harness';
+import { createBackbone, heldEvent, newKey, type Backbone } from './backbone.harness';
 
 describe('idempotent consumer and dead-letter topics (real broker and database)', () => {
   let bb: Backbone;
@@ -99,7 +99,7 @@ describe('idempotent consumer and dead-letter topics (real broker and database)'
     await send(key, JSON.stringify(good));
 
     await waitFor(async () => (await bb.effects()).some((e) => e.event_id === good.id), { label: 'the good message after the poison' });
-    const dead = await readTopic(kafka, deadLetterTopic(bb.topic), 5);
+    const dead = await readTopic(deadLetterTopic(bb.topic), 5);
     const reasons = dead.map((m) => m.headers?.['dlq-reason']?.toString());
     expect(reasons).toEqual(['CONTRACT_VIOLATION', 'CONTRACT_VIOLATION', 'CONTRACT_VIOLATION', 'MAX_ATTEMPTS', 'NON_RETRIABLE']);
     expect(dead[0].value?.toString()).toBe('{not json'); // the original bytes, for inspection and replay

@@ -1,6 +1,6 @@
-import { testKafka, waitFor } from '@ticketing/testing';
+import { readTopic, testKafka, waitFor } from '@ticketing/testing';
 import { ContractViolationError, OUTBOX_TABLE, createOutboxWriter, createTopics, decodeEvent } from '../src';
-import { createBackbone, heldEvent, newKey, readTopic, type Backbone } from './backbone.harness';
+import { createBackbone, heldEvent, newKey, type Backbone } from './backbone.harness';
 
 describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
   let bb: Backbone;
@@ -18,7 +18,7 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
     const effects = await waitFor(async () => ((await bb.effects()).length === 1 ? bb.effects() : undefined), { label: 'one effect' });
     expect(effects[0]).toMatchObject({ event_id: written.id, key, seq: 1 });
 
-    const [message] = await readTopic(testKafka(), bb.topic, 1);
+    const [message] = await readTopic(bb.topic, 1);
     expect(message.key?.toString()).toBe(key);
     const envelope = decodeEvent(message.value);
     expect(envelope).toMatchObject({ id: written.id, type: 'reservation.held', version: 1, correlationId: 'req-42', causationId: null });
@@ -43,7 +43,7 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
     await bb.startConsumer();
 
     await waitFor(async () => (await bb.effects()).some((e) => e.event_id === committed.id), { label: 'the committed event' });
-    const messages = await readTopic(testKafka(), bb.topic, 1);
+    const messages = await readTopic(bb.topic, 1);
     expect(messages.map((m) => decodeEvent(m.value).payload)).toEqual([expect.objectContaining({ seatVersion: 2 })]);
     expect(await bb.effects()).toHaveLength(1);
     expect(await bb.db(OUTBOX_TABLE).count({ n: '*' }).first()).toEqual({ n: 1 });

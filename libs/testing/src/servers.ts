@@ -3,7 +3,7 @@ import { allTopics } from '@ticketing/contracts';
 import { createDatabase, type Database } from '@ticketing/db';
 import { createTopics } from '@ticketing/messaging';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 
 /** Where the real servers are; the jest global setup fills these in. */
@@ -76,4 +76,31 @@ export async function deleteTestTopics(prefix: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Reads `topic` from the beginning with a fresh group until `count` messages have arrived. */
+export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
+  const reader = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  const messages: KafkaMessage[] = [];
+  await reader.connect();
+  try {
+    await reader.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${messages.length}/${count} messages on ${topic}`)), timeoutMs);
+      reader
+        .run({
+          eachMessage: async ({ message }) => {
+            messages.push(message);
+            if (messages.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await reader.disconnect();
+  }
+  return messages;
 }
