@@ -112,6 +112,7 @@ export const scenario: Scenario = {
       // so each of N/10 connections makes exactly 10.
       connections: Math.ceil(fans.length / 10),
       maxConnectionRequests: 10,
+      duration: 600, // an upper bound only: autocannon's default 10 s would cut a slow rush short
       requests: [
         {
           method: 'POST',
@@ -147,6 +148,7 @@ export const scenario: Scenario = {
       url: `${api}/reservations`,
       connections: Math.ceil(fans.length / 20),
       maxConnectionRequests: 20,
+      duration: 600,
       requests: [
         {
           method: 'POST',
