@@ -2,7 +2,7 @@ import { loadServiceConfig } from '@ticketing/config';
 import { z } from 'zod';
 
 /** The reservation service's settings, validated once at start. */
-export function loadReservationConfig(env: NodeJS.ProcessEnv = process.env) {
+export function loadReservationConfig(env?: NodeJS.ProcessEnv) {
   return loadServiceConfig(
     'reservation',
     {
