@@ -14,31 +14,27 @@ export function confirmRequestedHandlers(outbox: OutboxWriter): EventHandlers {
     'reservation.confirm-requested': async (event, { trx }) => {
       const { paymentId, reservationId, userId } = event.payload;
       const causation = { correlationId: event.correlationId, causationId: event.id };
-
-      const seat = await seats.sell(trx, { reservationId, userId });
-      if (seat) {
-        await reservations.finish(trx, [reservationId], 'SOLD', paymentId);
-        await reservations.giveBackHoldSlot(trx, userId, seat.scheduleId);
-        await outbox.append(trx, {
+      const announceSold = (seat: { scheduleId: string; seatNo: number; version: number }) =>
+        outbox.append(trx, {
           type: 'reservation.confirmed',
           key: seatKey(seat.scheduleId, seat.seatNo),
           payload: { reservationId, scheduleId: seat.scheduleId, seatNo: seat.seatNo, userId, seatVersion: seat.version, paymentId },
           ...causation,
         });
+
+      const seat = await seats.sell(trx, { reservationId, userId });
+      if (seat) {
+        await reservations.finish(trx, [reservationId], 'SOLD', paymentId);
+        await reservations.giveBackHoldSlot(trx, userId, seat.scheduleId);
+        await announceSold(seat);
         return;
       }
 
       const reservation = await reservations.find(trx, reservationId);
       const outcome = confirmOutcome(reservation && { userId: reservation.user_id, status: reservation.status, paymentId: reservation.payment_id }, { userId, paymentId });
       if ('confirmedAgain' in outcome) {
-        const r = reservation!;
-        const current = await trx('seats').where({ schedule_id: r.schedule_id, seat_no: r.seat_no }).first('version');
-        await outbox.append(trx, {
-          type: 'reservation.confirmed',
-          key: seatKey(r.schedule_id, r.seat_no),
-          payload: { reservationId, scheduleId: r.schedule_id, seatNo: r.seat_no, userId, seatVersion: current.version, paymentId },
-          ...causation,
-        });
+        const { schedule_id: scheduleId, seat_no: seatNo } = reservation!;
+        await announceSold({ scheduleId, seatNo, version: await seats.version(trx, scheduleId, seatNo) });
         return;
       }
       await outbox.append(trx, {

@@ -104,6 +104,12 @@ export const seatRepository = {
     }));
   },
 
+  /** The seat's current version (for re-announcing a sale that already happened). */
+  async version(trx: Knex.Transaction, scheduleId: string, seatNo: number): Promise<number> {
+    const row = await trx('seats').where({ schedule_id: scheduleId, seat_no: seatNo }).first('version');
+    return row.version as number;
+  },
+
   /** For naming a refused hold only (never to decide a write). */
   async describe(db: Knex, scheduleId: string, seatNo: number) {
     const schedule = await db('schedules').where({ id: scheduleId }).first('seat_count', 'booking_opens_at', 'booking_closes_at');
