@@ -7,3 +7,5 @@ export * from './http/identity';
 export * from './http/queue';
 export * from './http/catalog';
 export * from './http/reservation';
+export * from './http/wallet';
+export * from './http/payment';

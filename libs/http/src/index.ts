@@ -4,3 +4,4 @@ export * from './internal-auth';
 export * from './middleware';
 export * from './problem';
 export * from './server';
+export * from './idempotency';
