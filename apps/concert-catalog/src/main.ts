@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     kafka,
     db,
     logger,
-    groupId: SERVICE,
+    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
     handlers: seatStatusHandlers({ seats: createSeatStatusRepository(db), logger }),
   });
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     db,
-    outbox: createOutboxWriter({ onCommitted: () => relay.wake() }),
+    outbox: createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() }),
   });
 
   await relay.start();

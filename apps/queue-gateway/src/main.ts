@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     kafka,
     db,
     logger,
-    groupId: SERVICE,
+    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
     handlers: paymentCompletedHandlers(waitingRoom),
   });

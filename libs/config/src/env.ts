@@ -31,6 +31,11 @@ export const commonSchema = z.object({
     .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[^:]+:\d+$/, 'host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().optional(),
+  /**
+   * Prepended to every topic and consumer group name, so one broker can carry several isolated
+   * copies of the system (the end-to-end tests run theirs beside a developer's `npm start`).
+   */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'letters, digits, . _ -').default(''),
   OTEL_SDK_DISABLED: bool.default('false'),
   /** Share of new traces recorded (children follow their parent's decision, so a trace is whole or absent). */
   TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
