@@ -1,15 +1,18 @@
 import './instrument'; // must stay first
-import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
+import { loadWalletConfig } from './config';
+import { debitRequestedHandlers } from './payments/debit-requested.consumer';
+import { refundRequestedHandlers } from './payments/refund-requested.consumer';
+import { createIdempotencyPurge } from './wallet/idempotency-purge';
 
 const SERVICE = 'wallet';
 
 async function main(): Promise<void> {
-  const config = loadServiceConfig(SERVICE, {});
+  const config = loadWalletConfig();
   const logger = createLogger(SERVICE, config.LOG_LEVEL);
   const metrics = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
@@ -23,22 +26,40 @@ async function main(): Promise<void> {
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
   });
+  const outbox = createOutboxWriter({ onCommitted: () => relay.wake() });
+  const consumer = createEventConsumer({
+    kafka,
+    db,
+    logger,
+    groupId: SERVICE,
+    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    handlers: { ...debitRequestedHandlers(outbox, logger), ...refundRequestedHandlers(outbox, logger) },
+  });
+  const idempotency = createIdempotencyStore({ db });
+  const purge = createIdempotencyPurge({ store: idempotency, logger, intervalMs: config.IDEMPOTENCY_PURGE_INTERVAL_MS });
   const { app, markShuttingDown } = createApp({
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
+    db,
+    idempotency,
+    maxCharge: config.MAX_CHARGE,
   });
 
   await relay.start();
+  await consumer.start();
+  purge.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
-  logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
+  logger.info({ port: server.port, host: config.HOST, maxCharge: config.MAX_CHARGE }, `${SERVICE} listening`);
 
   onShutdownSignal(
     logger,
     async () => {
       markShuttingDown();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await consumer.stop();
+      await purge.stop();
       await relay.stop();
       await kafkaCheck.close();
       await db.destroy();

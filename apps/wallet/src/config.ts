@@ -1,0 +1,19 @@
+import { loadServiceConfig } from '@ticketing/config';
+import { DEFAULT_MAX_CHARGE } from '@ticketing/contracts';
+import { z } from 'zod';
+
+/** The wallet service's settings, validated once at start. */
+export function loadWalletConfig(env?: NodeJS.ProcessEnv) {
+  return loadServiceConfig(
+    'wallet',
+    {
+      /** The largest single charge, in whole won. */
+      MAX_CHARGE: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_CHARGE),
+      /** How often answered Idempotency-Keys past their retention are deleted. */
+      IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
+    },
+    env,
+  );
+}
+
+export type WalletConfig = ReturnType<typeof loadWalletConfig>;
