@@ -26,12 +26,13 @@ async function main(): Promise<void> {
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
   });
-  const outbox = createOutboxWriter({ onCommitted: () => relay.wake() });
+  const outbox = createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() });
   const consumer = createEventConsumer({
     kafka,
     db,
     logger,
-    groupId: SERVICE,
+    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
     handlers: { ...debitRequestedHandlers(outbox, logger), ...refundRequestedHandlers(outbox, logger) },
   });

@@ -139,7 +139,7 @@ export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, pool
     },
     /** Waits until the consumer has recorded every one of `ids`. */
     async processed(ids: string[], label = 'messages applied') {
-      await waitFor(async () => (await db('processed_messages').where({ consumer: groupId }).whereIn('message_id', ids)).length === ids.length, { label });
+      await waitFor(async () => (await db('processed_messages').where({ consumer: groupId }).whereIn('message_id', ids)).length === ids.length, { label, timeoutMs: 30_000 });
     },
     /** Every message on the harness's `type` topic so far (after the relay has published all it has), with Kafka key and envelope. */
     async published(type: EventType) {
