@@ -1,7 +1,9 @@
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
 import type { Logger, Registry } from '@ticketing/telemetry';
+import { createPaymentsRouter } from './checkout/payments.routes';
+import type { StartPaymentDeps } from './checkout/start-payment.handler';
 
-export interface AppDeps {
+export interface AppDeps extends StartPaymentDeps {
   logger: Logger;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
@@ -11,7 +13,7 @@ export interface AppDeps {
 
 /** Builds the payment HTTP app without listening, so tests can run it in-process. */
 export function createApp(deps: AppDeps): HttpApp {
-  return createHttpApp(deps, () => {
-    // Use-case routes are mounted here as features land (apps/payment/src/<feature>/).
+  return createHttpApp(deps, (app) => {
+    app.use(createPaymentsRouter(deps));
   });
 }

@@ -1,17 +1,24 @@
 import './instrument'; // must stay first
-import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
+import { createPaymentWaiter } from './checkout/payment-waiter';
+import { createSagaRetrier } from './checkout/saga-retrier';
+import { sagaHandlers } from './checkout/saga.consumer';
+import { createSagaMetrics } from './checkout/saga.metrics';
+import { loadPaymentConfig } from './config';
+import { combineHandlers } from './consumers';
+import { payableHoldHandlers } from './holds/payable-holds.consumer';
 
 const SERVICE = 'payment';
+const HOUR_MS = 3_600_000;
 
 async function main(): Promise<void> {
-  const config = loadServiceConfig(SERVICE, {});
+  const config = loadPaymentConfig();
   const logger = createLogger(SERVICE, config.LOG_LEVEL);
-  const metrics = createMetricsRegistry(SERVICE);
+  const registry = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReadiness(kafka);
@@ -23,23 +30,71 @@ async function main(): Promise<void> {
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
   });
-  const { app, markShuttingDown } = createApp({
+  const outbox = createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() });
+  const metrics = createSagaMetrics(registry, db, config.SAGA_STALL_AFTER_MS);
+  const waiter = createPaymentWaiter({ db, databaseUrl: config.databaseUrl, logger });
+  const consumer = createEventConsumer({
+    kafka,
+    db,
+    logger,
+    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    // The hold projection must see every hold, including those made before this group first joined.
+    fromBeginning: true,
+    handlers: combineHandlers(
+      payableHoldHandlers(),
+      sagaHandlers({ outbox, logger, metrics, onFinished: waiter.notify, stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS }),
+    ),
+  });
+  const retrier = createSagaRetrier({
+    db,
+    outbox,
     logger,
     metrics,
+    stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS,
+    maxDelayMs: config.SAGA_RETRY_MAX_MS,
+    stallAfterMs: config.SAGA_STALL_AFTER_MS,
+    intervalMs: config.SAGA_RETRY_SCAN_INTERVAL_MS,
+  });
+  // A claim outlives the longest a POST can take, so only a dead request's key is ever taken over.
+  const idempotency = createIdempotencyStore({ db, lockMs: config.PAYMENT_SYNC_WAIT_MS + config.HOLD_LOOKUP_WAIT_MS + 10_000 });
+  const { app, markShuttingDown } = createApp({
+    logger,
+    metrics: registry,
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
+    db,
+    outbox,
+    idempotency,
+    waiter,
+    sagaMetrics: metrics,
+    syncWaitMs: config.PAYMENT_SYNC_WAIT_MS,
+    holdLookupWaitMs: config.HOLD_LOOKUP_WAIT_MS,
+    stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS,
+    stallAfterMs: config.SAGA_STALL_AFTER_MS,
   });
 
+  await waiter.start();
   await relay.start();
+  await consumer.start();
+  retrier.start();
+  const purge = setInterval(() => {
+    idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'idempotency key purge failed'));
+  }, HOUR_MS).unref();
   const server = await startServer(app, { port: config.port, host: config.HOST });
-  logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
+  logger.info({ port: server.port, host: config.HOST, syncWaitMs: config.PAYMENT_SYNC_WAIT_MS, stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS }, `${SERVICE} listening`);
 
   onShutdownSignal(
     logger,
     async () => {
       markShuttingDown();
+      clearInterval(purge);
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
+      await consumer.stop();
+      await retrier.stop();
       await relay.stop();
+      await waiter.stop();
       await kafkaCheck.close();
       await db.destroy();
       await shutdownTelemetry();

@@ -1,0 +1,96 @@
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { OutboxWriter } from '@ticketing/messaging';
+import type { Logger } from '@ticketing/telemetry';
+import type { Knex } from 'knex';
+import { paymentRepository as payments } from './payment.repository';
+import { pendingCommand, retryDelayMs } from './saga';
+import { sagaMessage } from './saga-events';
+import type { SagaMetrics } from './saga.metrics';
+
+export interface SagaRetrierOptions {
+  db: Knex;
+  outbox: OutboxWriter;
+  logger: Logger;
+  metrics: SagaMetrics;
+  stepTimeoutMs: number;
+  maxDelayMs: number;
+  stallAfterMs: number;
+  intervalMs?: number;
+  batchSize?: number;
+}
+
+export interface SagaRetrier {
+  /** Sends again every command whose reply is overdue; returns how many. */
+  retryOnce(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps every saga moving: a step whose reply is overdue (a lost message, a service down, a crash
+ * between steps) has its command sent again, with exponential backoff. The receivers decide once per
+ * payment, so a re-sent command only makes them repeat their answer. Overdue payments are claimed
+ * with SKIP LOCKED, so several instances share the work, and a restarted instance resumes every saga
+ * from its row. A saga is never given up on silently: past SAGA_STALL_AFTER_MS it is reported as
+ * stalled (log, `stalled` in its view, `payment_sagas_stalled`) while retries go on.
+ */
+export function createSagaRetrier(options: SagaRetrierOptions): SagaRetrier {
+  const { db, outbox, logger, metrics, stepTimeoutMs, maxDelayMs, stallAfterMs, intervalMs = 500, batchSize = 200 } = options;
+  const log = logger.child({ component: 'saga-retrier' });
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  let running = false;
+
+  async function retryBatch(): Promise<number> {
+    return db.transaction(async (trx) => {
+      const due = await payments.claimOverdue(trx, batchSize);
+      for (const p of due) {
+        const command = pendingCommand(p.status);
+        if (!command) continue;
+        const attempts = p.step_attempts + 1;
+        // The re-sent command continues the checkout's trace rather than starting one of its own.
+        await context.with(propagation.extract(ROOT_CONTEXT, p.trace_context), () => outbox.append(trx, sagaMessage(command, p)));
+        await payments.scheduleRetry(trx, p.id, attempts, retryDelayMs(attempts, stepTimeoutMs, maxDelayMs));
+        metrics.retries.inc({ command });
+        const waitedMs = Date.now() - p.step_started_at.getTime();
+        const fields = { paymentId: p.id, status: p.status, command, attempt: attempts, waitedMs };
+        if (waitedMs > stallAfterMs) log.error(fields, 'saga step stalled: still no reply, command sent again');
+        else log.warn(fields, 'saga step unanswered in time: command sent again');
+      }
+      return due.length;
+    });
+  }
+
+  async function retryOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await retryBatch();
+      total += n;
+      if (n < batchSize) return total;
+    }
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      inFlight = retryOnce()
+        .catch((error: unknown) => log.error({ err: error }, 'saga retry scan failed; trying again on the next tick'))
+        .finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  }
+
+  return {
+    retryOnce,
+    start() {
+      if (running) return;
+      running = true;
+      schedule();
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { topicFor, type EventPayload, type EventType } from '@ticketing/contracts';
+import { createDatabase, migrateLatest, type Database } from '@ticketing/db';
+import { createIdempotencyStore, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
+import { createEventConsumer, createOutboxRelay, createOutboxWriter, decodeEvent, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
+import { createLogger, createMetricsRegistry, type Registry } from '@ticketing/telemetry';
+import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import type { Consumer, Producer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createApp } from '../src/app';
+import { createPaymentWaiter } from '../src/checkout/payment-waiter';
+import { createSagaRetrier, type SagaRetrier } from '../src/checkout/saga-retrier';
+import { sagaHandlers } from '../src/checkout/saga.consumer';
+import { createSagaMetrics } from '../src/checkout/saga.metrics';
+import { combineHandlers } from '../src/consumers';
+import { payableHoldHandlers } from '../src/holds/payable-holds.consumer';
+
+export const INTERNAL_SECRET = 'payment-test-internal-secret-0123456789abc';
+const internalAuth = createInternalAuth(INTERNAL_SECRET);
+export const logger = createLogger('payment-test', 'silent');
+
+export interface Answer {
+  status: number;
+  contentType: string;
+  location: string | null;
+  body: Record<string, unknown>;
+}
+
+/** One HTTP call signed as the gateway would sign it for `userId` (no `userId` = no credentials). */
+export async function call(
+  baseUrl: string,
+  { method = 'GET', path: p, userId, access = 'active', body, key, rawBody }: { method?: string; path: string; userId?: string; access?: 'user' | 'active'; body?: unknown; key?: string; rawBody?: string },
+): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (userId) headers['x-internal-auth'] = await internalAuth.sign({ userId, access });
+  if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
+  if (key !== undefined) headers['idempotency-key'] = key;
+  const res = await fetch(`${baseUrl}${p}`, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await res.text();
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', location: res.headers.get('location'), body: text ? JSON.parse(text) : {} };
+}
+
+/** How the simulated wallet and reservation service answer the saga's commands. */
+export interface Responders {
+  /** 'debit' | 'reject' | 'silent' (no answer: the service is down). Default: debit. */
+  wallet: (payload: EventPayload<'wallet.debit-requested'>) => 'debit' | 'reject' | 'silent';
+  reservation: (payload: EventPayload<'reservation.confirm-requested'>) => 'confirm' | 'HOLD_EXPIRED' | 'ALREADY_SOLD' | 'silent';
+  refunds: (payload: EventPayload<'wallet.refund-requested'>) => 'refund' | 'silent';
+}
+
+export interface PaymentInstance {
+  url: string;
+  registry: Registry;
+  retrier: SagaRetrier;
+  stop(): Promise<void>;
+}
+
+/**
+ * A migrated database of the test's own, topics under a prefix of its own on the real broker, and
+ * payment instances wired as main.ts wires them (consumer, relay, saga retrier, waiter). The wallet
+ * and the reservation service are played by the test: a real Kafka consumer answers the saga's
+ * commands as `responders` say, through real topics, so the saga is exercised over real Kafka.
+ */
+export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs = 5_000, stallAfterMs = 30_000, retryScanMs = 100, holdLookupWaitMs = 2_000 } = {}) {
+  const prefix = `${uniqueName('payment')}.`;
+  await createTestTopics(prefix);
+  const database: TestDatabase = await createTestDatabase('payment', 5);
+  await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
+  const stoppers: (() => Promise<void>)[] = [];
+  const commands: AnyEnvelope[] = [];
+  const outcomes: AnyEnvelope[] = [];
+  const responders: Responders = { wallet: () => 'debit', reservation: () => 'confirm', refunds: () => 'refund' };
+  const debited = new Map<string, number>();
+
+  const producer: Producer = testKafka().producer();
+  await producer.connect();
+  stoppers.push(() => producer.disconnect());
+
+  async function publish<T extends EventType>(type: T, key: string, payload: EventPayload<T>, id?: string): Promise<AnyEnvelope> {
+    const envelope = encodeEvent({ type, key, payload, id }) as AnyEnvelope;
+    await producer.send({ topic: topicFor(type, prefix), messages: [{ key, value: JSON.stringify(envelope) }] });
+    return envelope;
+  }
+
+  // The other side of the saga, answering over Kafka.
+  const others: Consumer = testKafka().consumer({ groupId: uniqueName('others'), maxWaitTimeInMs: 50 });
+  await others.connect();
+  const commandTopics = (['wallet.debit-requested', 'reservation.confirm-requested', 'wallet.refund-requested', 'payment.completed', 'payment.failed'] as const).map((t) => topicFor(t, prefix));
+  await others.subscribe({ topics: commandTopics, fromBeginning: true });
+  await others.run({
+    eachMessage: async ({ message }) => {
+      const event = decodeEvent(message.value);
+      if (event.type === 'payment.completed' || event.type === 'payment.failed') {
+        outcomes.push(event);
+        return;
+      }
+      commands.push(event);
+      if (event.type === 'wallet.debit-requested') {
+        const p = event.payload;
+        const answer = responders.wallet(p);
+        if (answer === 'debit') {
+          debited.set(p.paymentId, p.amount);
+          await publish('wallet.debited', p.paymentId, { ...p, balance: 0 });
+        } else if (answer === 'reject') await publish('wallet.debit-rejected', p.paymentId, { ...p, reason: 'INSUFFICIENT_BALANCE' });
+      } else if (event.type === 'reservation.confirm-requested') {
+        const p = event.payload;
+        const answer = responders.reservation(p);
+        if (answer === 'confirm') {
+          const hold = holds.get(p.reservationId)!;
+          await publish('reservation.confirmed', `${hold.scheduleId}:${hold.seatNo}`, { ...p, scheduleId: hold.scheduleId, seatNo: hold.seatNo, seatVersion: hold.seatVersion + 1 });
+        } else if (answer !== 'silent') await publish('reservation.confirm-rejected', p.paymentId, { reservationId: p.reservationId, paymentId: p.paymentId, reason: answer });
+      } else if (event.type === 'wallet.refund-requested') {
+        const p = event.payload;
+        if (responders.refunds(p) === 'refund') await publish('wallet.refunded', p.paymentId, { ...p, balance: p.amount });
+      }
+    },
+  });
+  stoppers.push(() => others.disconnect());
+
+  const holds = new Map<string, { scheduleId: string; seatNo: number; seatVersion: number }>();
+  const pools: Database[] = [];
+
+  async function startInstance(): Promise<PaymentInstance> {
+    const db = createDatabase({ url: database.url, poolMax: 10 });
+    pools.push(db);
+    const registry = createMetricsRegistry('payment');
+    const relay = createOutboxRelay({ db, databaseUrl: database.url, kafka: testKafka(), logger, pollIntervalMs: 200 });
+    const outbox = createOutboxWriter({ topicPrefix: prefix, onCommitted: () => relay.wake() });
+    const metrics = createSagaMetrics(registry, db, stallAfterMs);
+    const waiter = createPaymentWaiter({ db, databaseUrl: database.url, logger });
+    const consumer = createEventConsumer({
+      kafka: testKafka(),
+      db,
+      logger,
+      groupId: `${prefix}payment`,
+      topicPrefix: prefix,
+      retryBaseMs: 10,
+      fromBeginning: true,
+      handlers: combineHandlers(payableHoldHandlers(), sagaHandlers({ outbox, logger, metrics, onFinished: waiter.notify, stepTimeoutMs })),
+    });
+    const retrier = createSagaRetrier({ db, outbox, logger, metrics, stepTimeoutMs, maxDelayMs: stepTimeoutMs * 4, stallAfterMs, intervalMs: retryScanMs });
+    const { app } = createApp({
+      logger,
+      metrics: registry,
+      readiness: {},
+      internalAuth,
+      db,
+      outbox,
+      idempotency: createIdempotencyStore({ db, lockMs: syncWaitMs + holdLookupWaitMs + 10_000 }),
+      waiter,
+      sagaMetrics: metrics,
+      syncWaitMs,
+      holdLookupWaitMs,
+      stepTimeoutMs,
+      stallAfterMs,
+    });
+    await waiter.start();
+    await relay.start();
+    await consumer.start();
+    retrier.start();
+    const server: RunningServer = await startServer(app, { port: 0, host: '127.0.0.1' });
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.close(100);
+      await consumer.stop();
+      await retrier.stop();
+      await relay.stop();
+      await waiter.stop();
+      await db.destroy();
+    };
+    stoppers.unshift(stop);
+    return { url: `http://127.0.0.1:${server.port}/api/v1`, registry, retrier, stop };
+  }
+
+  const { db } = database;
+  return {
+    prefix,
+    /**
+     * Waits until the instances' consumer group has settled with `members` members, so a test does
+     * not start in the middle of the rebalance their joining causes (Kafka pauses consumption then).
+     */
+    async settled(members: number) {
+      const admin = testKafka().admin();
+      await admin.connect();
+      try {
+        await waitFor(
+          async () => {
+            const { groups } = await admin.describeGroups([`${prefix}payment`]);
+            return (groups[0]?.state === 'Stable' && groups[0].members.length === members) || undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 200, label: 'payment consumer group stable' },
+        );
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    db,
+    responders,
+    commands,
+    outcomes,
+    debited,
+    startInstance,
+    publish,
+
+    /** A live hold of `userId`, announced as the reservation service would (`reservation.held`). */
+    async hold(userId: string, { price = 120_000, ttlMs = 300_000 } = {}): Promise<string> {
+      const reservationId = randomUUID();
+      const scheduleId = randomUUID();
+      const seatNo = 1 + Math.floor(Math.random() * 50);
+      holds.set(reservationId, { scheduleId, seatNo, seatVersion: 1 });
+      await publish('reservation.held', `${scheduleId}:${seatNo}`, {
+        reservationId,
+        scheduleId,
+        seatNo,
+        userId,
+        seatVersion: 1,
+        price,
+        holdExpiresAt: new Date(Date.now() + ttlMs).toISOString(),
+      });
+      return reservationId;
+    },
+    payment: (id: string) => db('payments').where({ id }).first(),
+    commandsOf: (type: string, paymentId: string) => commands.filter((c) => c.type === type && (c.payload as { paymentId: string }).paymentId === paymentId),
+    outcomesOf: (paymentId: string) => outcomes.filter((c) => (c.payload as { paymentId: string }).paymentId === paymentId),
+
+    async cleanup() {
+      for (const stop of stoppers) await stop().catch(() => undefined);
+      for (const pool of pools) await pool.destroy().catch(() => undefined);
+      await database.drop();
+      await deleteTestTopics(prefix);
+    },
+  };
+}
+
+export type PaymentHarness = Awaited<ReturnType<typeof createPaymentHarness>>;
