@@ -84,7 +84,7 @@ describe('wallet debits and refunds for the checkout saga (real PostgreSQL and K
 
     it('50 concurrent debits race on one account over two pools: never below zero, exactly the covered ones applied', async () => {
       const userId = await funded(h, 1_000);
-      const payments = Array.from({ length: 50 }, () => randomUUID());
+      const payments: string[] = Array.from({ length: 50 }, () => randomUUID());
       await Promise.all(payments.map((paymentId, i) => h.debit({ paymentId, userId, amount: 70 }, i % 2 ? h.a.db : h.b.db)));
 
       const decisions = await h.db('payment_decisions').whereIn('payment_id', payments);
