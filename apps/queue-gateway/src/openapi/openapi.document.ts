@@ -7,7 +7,13 @@ import {
   createScheduleResponse,
   holdSeatRequest,
   holdSeatResponse,
+  chargeRequest,
+  chargeResponse,
+  createPaymentRequest,
+  ledgerResponse,
   listReservationsResponse,
+  paymentView,
+  walletView,
   logInRequest,
   logInResponse,
   problemResponse,
@@ -18,7 +24,7 @@ import {
   signUpRequest,
   signUpResponse,
 } from '@ticketing/contracts';
-import type { ZodTypeAny } from 'zod';
+import { z, type ZodTypeAny } from 'zod';
 import { API_PREFIX, ROUTE_POLICY } from '../access/route-policy';
 
 const SECURITY: Record<string, RouteConfig['security']> = {
@@ -30,7 +36,23 @@ const SECURITY: Record<string, RouteConfig['security']> = {
 };
 
 /** Request and response schemas of the routes whose contracts exist; the same zod objects validate requests. */
-const BODIES: Record<string, { request?: ZodTypeAny; response?: ZodTypeAny; status?: number; summary: string }> = {
+interface RouteDoc {
+  request?: ZodTypeAny;
+  response?: ZodTypeAny;
+  status?: number;
+  summary: string;
+  /** Needs an `Idempotency-Key` header (same key and body → the first answer again). */
+  idempotent?: boolean;
+  /** Further answers worth documenting: status → description. */
+  answers?: Record<number, string>;
+}
+
+const IDEMPOTENCY_ANSWERS = {
+  409: 'IDEMPOTENCY_KEY_IN_FLIGHT: a request with this key is still being processed',
+  422: 'IDEMPOTENCY_KEY_REUSED: this key was used for a different request',
+};
+
+export const BODIES: Record<string, RouteDoc> = {
   'POST /users': { request: signUpRequest, response: signUpResponse, status: 201, summary: 'Sign up' },
   'POST /sessions': { request: logInRequest, response: logInResponse, status: 200, summary: 'Log in (the slow password check happens here, once)' },
   'POST /queue/tokens': { response: queueTokenResponse, status: 201, summary: 'Enter the waiting room (the same user gets the same place back)' },
@@ -45,6 +67,31 @@ const BODIES: Record<string, { request?: ZodTypeAny; response?: ZodTypeAny; stat
   'POST /reservations': { request: holdSeatRequest, response: holdSeatResponse, status: 201, summary: 'Hold a seat for HOLD_TTL (409 SEAT_UNAVAILABLE / HOLD_LIMIT_REACHED)' },
   'GET /reservations': { response: listReservationsResponse, summary: 'My reservations' },
   'DELETE /reservations/:reservationId': { summary: 'Cancel my hold' },
+  'POST /wallet/charges': {
+    request: chargeRequest,
+    response: chargeResponse,
+    status: 201,
+    idempotent: true,
+    summary: 'Add money to my wallet (400 INVALID_AMOUNT unless a whole number 1..MAX_CHARGE)',
+    answers: IDEMPOTENCY_ANSWERS,
+  },
+  'GET /wallet': { response: walletView, summary: 'My balance' },
+  'GET /wallet/transactions': { response: ledgerResponse, summary: 'My ledger, newest first (`limit`, `before` = nextCursor)' },
+  'POST /payments': {
+    request: createPaymentRequest,
+    response: paymentView,
+    status: 201,
+    idempotent: true,
+    summary: 'Pay for my hold from my wallet: 201 COMPLETED when the checkout ends within a few seconds, else 202 with the payment to poll',
+    answers: {
+      202: 'the checkout is still running: poll GET /payments/{paymentId} (Location header)',
+      402: 'INSUFFICIENT_BALANCE: the wallet does not cover the price (payment FAILED, nothing taken)',
+      404: 'no such hold of mine',
+      409: 'HOLD_EXPIRED (refunded if money was taken), SEAT_UNAVAILABLE, DUPLICATE_PAYMENT (the hold already has a payment) or IDEMPOTENCY_KEY_IN_FLIGHT',
+      422: IDEMPOTENCY_ANSWERS[422],
+    },
+  },
+  'GET /payments/:paymentId': { response: paymentView, summary: 'My payment (`stalled` = a step has waited too long; it keeps being retried)' },
 };
 
 /** The OpenAPI 3.1 document of the public API, generated from the contracts' zod schemas and the route policy. */
@@ -64,12 +111,18 @@ export function buildOpenApiDocument() {
       summary: body?.summary ?? `${route.method} ${route.path} (answered by ${route.upstream})`,
       tags: [route.upstream],
       security: SECURITY[route.access],
-      request: body?.request ? { body: { content: { 'application/json': { schema: body.request } } } } : undefined,
+      request: {
+        ...(body?.request ? { body: { content: { 'application/json': { schema: body.request } } } } : {}),
+        ...(body?.idempotent ? { headers: z.object({ 'Idempotency-Key': z.string().min(1).max(255).openapi({ description: 'a fresh key (e.g. a UUID) per intended operation; reuse it when retrying; kept at least 24 hours' }) }) } : {}),
+      },
       responses: {
         [status]: body?.response ? { description: 'OK', content: { 'application/json': { schema: body.response } } } : { description: 'OK' },
         400: { description: 'invalid input', ...problem },
         ...(route.access !== 'public' ? { 401: { description: 'missing, malformed, forged or expired credentials', ...problem } } : {}),
         ...(route.access === 'active' || route.access === 'admin' ? { 403: { description: 'not admitted yet (NOT_ADMITTED with position and ETA) or not admin', ...problem } } : {}),
+        ...Object.fromEntries(
+          Object.entries(body?.answers ?? {}).map(([code, description]) => [code, code === '202' ? { description, content: { 'application/json': { schema: body!.response! } } } : { description, ...problem }]),
+        ),
       },
     });
   }
