@@ -2,7 +2,7 @@ import { NonRetriableError, type EventHandlers, type NewEvent, type OutboxWriter
 import type { Logger } from '@ticketing/telemetry';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import { accountRepository as accounts, ledgerRepository as ledger } from '../wallet/account.repository';
+import { accountRepository as accounts } from '../wallet/account.repository';
 import { paymentDecisionRepository as decisions, type PaymentDecision } from './payment-decision.repository';
 
 /** The reply that announces a debit decision; the same decision always gives the same reply. */
@@ -46,13 +46,12 @@ export function debitRequestedHandlers(outbox: OutboxWriter, logger: Logger): Ev
 }
 
 async function decideDebit(trx: Knex.Transaction, { paymentId, userId, amount }: { paymentId: string; userId: string; amount: number }): Promise<PaymentDecision> {
-  const balance = await accounts.debitIfCovered(trx, userId, amount);
+  const balance = await accounts.debitIfCovered(trx, { transactionId: randomUUID(), userId, kind: 'DEBIT', amount, paymentId });
   if (balance === undefined) {
     const rejected: PaymentDecision = { paymentId, op: 'DEBIT', outcome: 'REJECTED', userId, amount, balance: (await accounts.find(trx, userId)).balance };
     await decisions.record(trx, rejected);
     return rejected;
   }
-  await ledger.append(trx, { transactionId: randomUUID(), userId, kind: 'DEBIT', amount, balanceAfter: balance, paymentId });
   const applied: PaymentDecision = { paymentId, op: 'DEBIT', outcome: 'APPLIED', userId, amount, balance };
   await decisions.record(trx, applied);
   return applied;

@@ -15,16 +15,30 @@ interface LedgerRow {
   created_at: Date;
 }
 
-/** A ledger line to append; `balanceAfter` comes from the account write in the same transaction. */
-export interface NewLedgerLine {
+/** The ledger line of a balance change; its `balance_after` is the account write's result. */
+export interface BalanceChange {
   transactionId: string;
   userId: string;
   kind: LedgerKind;
   amount: number;
-  balanceAfter: number;
   paymentId?: string | null;
   idempotencyKey?: string | null;
 }
+
+const lineParams = (c: BalanceChange) => ({
+  transactionId: c.transactionId,
+  userId: c.userId,
+  kind: c.kind,
+  amount: c.amount,
+  paymentId: c.paymentId ?? null,
+  idempotencyKey: c.idempotencyKey ?? null,
+});
+
+// The ledger line is inserted by the same statement, from the account row the write returned: one
+// round trip, and the line's id is taken while the account row is locked, so ids follow balance order.
+const APPEND_LINE = `insert into ledger (transaction_id, user_id, kind, amount, balance_after, payment_id, idempotency_key)
+  select :transactionId, :userId, :kind, :amount, balance, :paymentId, :idempotencyKey from changed
+  returning balance_after`;
 
 const toEntry = (r: LedgerRow): LedgerEntry => ({
   transactionId: r.transaction_id,
@@ -42,25 +56,32 @@ const toEntry = (r: LedgerRow): LedgerEntry => ({
  * written together with its ledger line in the caller's transaction.
  */
 export const accountRepository = {
-  /** Adds `amount`, creating the account on first use; the new balance. */
-  async credit(trx: Knex.Transaction, userId: string, amount: number): Promise<number> {
+  /** Adds the change's amount (creating the account on first use) and appends its ledger line; the new balance. */
+  async credit(trx: Knex.Transaction, change: BalanceChange): Promise<number> {
     const { rows } = await trx.raw(
-      `insert into accounts as a (user_id, balance, updated_at) values (?, ?, now())
-       on conflict (user_id) do update set balance = a.balance + excluded.balance, updated_at = now()
-       returning balance`,
-      [userId, amount],
+      `with changed as (
+         insert into accounts as a (user_id, balance, updated_at) values (:userId, :amount, now())
+         on conflict (user_id) do update set balance = a.balance + excluded.balance, updated_at = now()
+         returning balance
+       ) ${APPEND_LINE}`,
+      lineParams(change),
     );
-    return rows[0].balance as number;
+    return rows[0].balance_after as number;
   },
 
-  /** Takes `amount` only if the balance covers it; the new balance, or undefined (nothing changed). */
-  async debitIfCovered(trx: Knex.Transaction, userId: string, amount: number): Promise<number | undefined> {
-    const { rows } = await trx.raw(`update accounts set balance = balance - ?, updated_at = now() where user_id = ? and balance >= ? returning balance`, [
-      amount,
-      userId,
-      amount,
-    ]);
-    return rows[0]?.balance as number | undefined;
+  /**
+   * Takes the change's amount only if the balance covers it (one conditional update: never below
+   * zero, no read-then-write) and appends its ledger line; the new balance, or undefined (nothing changed).
+   */
+  async debitIfCovered(trx: Knex.Transaction, change: BalanceChange): Promise<number | undefined> {
+    const { rows } = await trx.raw(
+      `with changed as (
+         update accounts set balance = balance - :amount, updated_at = now() where user_id = :userId and balance >= :amount
+         returning balance
+       ) ${APPEND_LINE}`,
+      lineParams(change),
+    );
+    return rows[0]?.balance_after as number | undefined;
   },
 
   /** The balance as it is (0 for a user without an account); never used to decide a write. */
@@ -70,20 +91,8 @@ export const accountRepository = {
   },
 };
 
-/** The append-only ledger: one line per balance change. */
+/** The append-only ledger: one line per balance change, written by `accountRepository`. */
 export const ledgerRepository = {
-  async append(trx: Knex.Transaction, line: NewLedgerLine): Promise<void> {
-    await trx('ledger').insert({
-      transaction_id: line.transactionId,
-      user_id: line.userId,
-      kind: line.kind,
-      amount: line.amount,
-      balance_after: line.balanceAfter,
-      payment_id: line.paymentId ?? null,
-      idempotency_key: line.idempotencyKey ?? null,
-    });
-  },
-
   /** One user's lines, newest first, older than the `before` cursor; `nextCursor` when more remain. */
   async page(db: Db, userId: string, { limit, before }: { limit: number; before?: string }): Promise<{ entries: LedgerEntry[]; nextCursor: string | null }> {
     const rows: LedgerRow[] = await db('ledger')

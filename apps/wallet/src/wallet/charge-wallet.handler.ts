@@ -2,7 +2,7 @@ import type { ChargeRequest, ChargeResponse } from '@ticketing/contracts';
 import { requestFingerprint, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import { accountRepository as accounts, ledgerRepository as ledger } from './account.repository';
+import { accountRepository as accounts } from './account.repository';
 
 export interface ChargeWalletDeps {
   db: Knex;
@@ -22,9 +22,8 @@ export function createChargeWalletHandler({ db, idempotency }: ChargeWalletDeps)
     if (claim.kind === 'replay') return claim.answer;
     try {
       return await db.transaction(async (trx) => {
-        const balance = await accounts.credit(trx, userId, request.amount);
         const transactionId = randomUUID();
-        await ledger.append(trx, { transactionId, userId, kind: 'CHARGE', amount: request.amount, balanceAfter: balance, idempotencyKey });
+        const balance = await accounts.credit(trx, { transactionId, userId, kind: 'CHARGE', amount: request.amount, idempotencyKey });
         const answer: StoredAnswer = { status: 201, body: { transactionId, amount: request.amount, balance } satisfies ChargeResponse };
         await claim.complete(trx, answer);
         return answer;
