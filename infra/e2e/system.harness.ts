@@ -71,10 +71,12 @@ export interface RunningSystem {
   /** Kills the service (SIGKILL by default: no cleanup, no flush) and waits for it to exit. */
   kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /**
-   * Starts the service again on the same port, database and topics (SIGKILLing it first if it still
-   * runs) and waits until it is ready. `env` adds to (or overrides) its environment from now on.
+   * Starts the service again on the same port, database and topics (stopping it first with `signal`,
+   * SIGKILL by default, if it still runs) and waits until it is ready. `env` adds to (or overrides)
+   * its environment from now on. After a SIGKILL this takes as long as the broker needs to drop the
+   * dead consumer from its group (kafkajs' 30 s session timeout): the new consumer's join waits for it.
    */
-  restart(service: ServiceName, options?: { env?: Record<string, string> }): Promise<void>;
+  restart(service: ServiceName, options?: { env?: Record<string, string>; signal?: NodeJS.Signals }): Promise<void>;
   /** Kills every process, drops the databases, deletes the topics, consumer groups and Redis keys. Idempotent. */
   stop(): Promise<void>;
 }
@@ -270,7 +272,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     kill,
     async restart(name, restartOptions = {}) {
       if (stopped) throw new Error('the system was stopped');
-      await kill(name, 'SIGKILL');
+      await kill(name, restartOptions.signal ?? 'SIGKILL');
       if (restartOptions.env) extraEnv.set(name, { ...extraEnv.get(name), ...restartOptions.env });
       spawnService(name);
       await waitReady(name);
