@@ -1,5 +1,7 @@
+import { createIdempotencyStore } from '@ticketing/http';
 import { randomUUID } from 'node:crypto';
-import { call, charge, CHARGES, createWalletHarness, type WalletHarness } from './wallet.harness';
+import { createIdempotencyPurge } from '../src/wallet/idempotency-purge';
+import { call, charge, CHARGES, createWalletHarness, logger, type WalletHarness } from './wallet.harness';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PROBLEM = /^application\/problem\+json/;
@@ -201,6 +203,18 @@ describe('wallet charges, balance and ledger (real PostgreSQL, two instances)', 
     expect((await charge(h.a.url, bob, { amount: 9_000 }, 'shared-key')).body).toMatchObject({ balance: 9_000 });
     expect(await h.balance(alice)).toBe(9_000);
     expect((await h.ledger(alice)).map((l) => l.amount)).toEqual([9_000]);
+  });
+
+  it('the periodic purge deletes answered keys past their retention only; the ledger keeps the charge', async () => {
+    const userId = randomUUID();
+    await charge(h.a.url, userId, { amount: 10 }, 'old-key');
+    await charge(h.a.url, userId, { amount: 20 }, 'new-key');
+    await h.db('idempotency_keys').where({ scope: userId, key: 'old-key' }).update({ created_at: h.db.raw(`now() - interval '49 hours'`) });
+    const purge = createIdempotencyPurge({ store: createIdempotencyStore({ db: h.a.db }), logger, intervalMs: 3_600_000 });
+    purge.start(); // purges at once, then hourly
+    await purge.stop();
+    expect(await h.db('idempotency_keys').where({ scope: userId }).pluck('key')).toEqual(['new-key']);
+    expect((await h.ledger(userId)).map((l) => l.idempotency_key)).toEqual(['old-key', 'new-key']);
   });
 
   it('money is conserved after everything above: every balance is the sum of its ledger', async () => {

@@ -12,7 +12,7 @@ import {
   type OutboxRelay,
 } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, createTestTopics, deleteTestTopics, readTopic, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
 import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -141,16 +141,14 @@ export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, pool
     async processed(ids: string[], label = 'messages applied') {
       await waitFor(async () => (await db('processed_messages').where({ consumer: groupId }).whereIn('message_id', ids)).length === ids.length, { label, timeoutMs: 30_000 });
     },
-    /** Every message on the harness's `type` topic so far (after the relay has published all it has), with Kafka key and envelope. */
+    /**
+     * Every event of `type` the harness's outbox holds, read back from its Kafka topic once the relay
+     * has published them all (each once, by event id: a rebalance or a relay re-send may repeat one).
+     */
     async published(type: EventType) {
       await waitFor(async () => !(await db('outbox').whereNull('published_at').first()), { label: 'outbox drained' });
-      const count = Number((await db('outbox').where({ type }).count<{ n: string }[]>({ n: '*' }))[0].n);
-      if (count === 0) return [];
-      const messages = await readTopic(topicFor(type, prefix), count);
-      const seen = new Set<string>();
-      return messages
-        .map((m) => ({ key: m.key?.toString(), envelope: JSON.parse(m.value!.toString()) as { id: string; causationId: string | null; payload: Record<string, unknown> } }))
-        .filter((m) => !seen.has(m.envelope.id) && seen.add(m.envelope.id)); // the relay may re-send after a crash; never here, but harmless
+      const expected = new Set<string>(await db('outbox').where({ type }).pluck('event_id'));
+      return readAll(topicFor(type, prefix), expected);
     },
 
     balance: async (userId: string) => (await db('accounts').where({ user_id: userId }).first())?.balance ?? 0,
@@ -184,6 +182,37 @@ export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, pool
       if (relay) await deleteTestTopics(prefix);
     },
   };
+}
+
+type Published = { key: string | undefined; envelope: { id: string; causationId: string | null; payload: Record<string, unknown> } };
+
+/** Reads `topic` from the beginning with a fresh group until every envelope id in `ids` has arrived; in topic order per partition. */
+async function readAll(topic: string, ids: Set<string>, timeoutMs = 30_000): Promise<Published[]> {
+  if (ids.size === 0) return [];
+  const reader = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  const seen = new Map<string, Published>();
+  await reader.connect();
+  try {
+    await reader.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${[...ids].filter((id) => seen.has(id)).length}/${ids.size} events on ${topic}`)), timeoutMs);
+      reader
+        .run({
+          eachMessage: async ({ message }) => {
+            const envelope = JSON.parse(message.value!.toString()) as Published['envelope'];
+            if (!seen.has(envelope.id)) seen.set(envelope.id, { key: message.key?.toString(), envelope });
+            if ([...ids].every((id) => seen.has(id))) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await reader.disconnect();
+  }
+  return [...seen.values()].filter((m) => ids.has(m.envelope.id));
 }
 
 export type WalletHarness = Awaited<ReturnType<typeof createWalletHarness>>;
