@@ -47,6 +47,15 @@ async function json(api: string, path: string, user: User, init: RequestInit = {
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
 
+/** A GET, retried on a 5xx or a network error (a read is safe to repeat; an overloaded machine drops some). */
+async function read(api: string, path: string, user: User): Promise<{ status: number; body: Record<string, unknown> }> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await json(api, path, user).catch((error: Error) => ({ status: 599, body: { error: error.message } }));
+    if (res.status < 500 || attempt >= 8) return res;
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
+}
+
 /** Runs `work` over `items`, `width` at a time. */
 async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
@@ -75,7 +84,7 @@ async function ledgerOf(api: string, user: User): Promise<{ transactionId: strin
   const lines: { transactionId: string; kind: string; amount: number }[] = [];
   let cursor: string | null = null;
   do {
-    const page = await json(api, `/wallet/transactions?limit=200${cursor ? `&before=${cursor}` : ''}`, user);
+    const page = await read(api, `/wallet/transactions?limit=200${cursor ? `&before=${cursor}` : ''}`, user);
     if (page.status !== 200) throw new Error(`ledger page answered ${page.status}`);
     lines.push(...(page.body.transactions as typeof lines));
     cursor = page.body.nextCursor as string | null;
@@ -134,7 +143,7 @@ async function measure(name: string, api: string, users: User[], viaGateway: boo
     const expected = [...user.charged.values()].reduce((s, n) => s + n, 0);
     charges += user.charged.size;
     money += expected;
-    const wallet = await json(api, '/wallet', user);
+    const wallet = await read(api, '/wallet', user);
     if (wallet.status !== 200 || wallet.body.balance !== expected) balanceMismatches++;
     const ledger = await ledgerOf(api, user);
     const sameLines = ledger.length === user.charged.size && ledger.every((l) => l.kind === 'CHARGE' && user.charged.get(l.transactionId) === l.amount);
