@@ -31,5 +31,6 @@ describe('OpenAPI document', () => {
     }
     expect(Object.keys(operation('POST', '/payments')!.responses)).toEqual(expect.arrayContaining(['202', '402', '403', '404']));
     expect(operation('GET', '/wallet')!.parameters ?? []).toEqual([]);
+    expect(operation('GET', '/wallet/transactions')!.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:before', 'query:limit']);
   });
 });

@@ -10,6 +10,7 @@ import {
   chargeRequest,
   chargeResponse,
   createPaymentRequest,
+  ledgerQuery,
   ledgerResponse,
   listReservationsResponse,
   paymentView,
@@ -24,7 +25,7 @@ import {
   signUpRequest,
   signUpResponse,
 } from '@ticketing/contracts';
-import { z, type ZodTypeAny } from 'zod';
+import { z, type AnyZodObject, type ZodTypeAny } from 'zod';
 import { API_PREFIX, ROUTE_POLICY } from '../access/route-policy';
 
 const SECURITY: Record<string, RouteConfig['security']> = {
@@ -38,6 +39,8 @@ const SECURITY: Record<string, RouteConfig['security']> = {
 /** Request and response schemas of the routes whose contracts exist; the same zod objects validate requests. */
 interface RouteDoc {
   request?: ZodTypeAny;
+  /** Query parameters (the same schema the service validates them with). */
+  query?: AnyZodObject;
   response?: ZodTypeAny;
   status?: number;
   summary: string;
@@ -76,7 +79,7 @@ export const BODIES: Record<string, RouteDoc> = {
     answers: IDEMPOTENCY_ANSWERS,
   },
   'GET /wallet': { response: walletView, summary: 'My balance' },
-  'GET /wallet/transactions': { response: ledgerResponse, summary: 'My ledger, newest first (`limit`, `before` = nextCursor)' },
+  'GET /wallet/transactions': { query: ledgerQuery, response: ledgerResponse, summary: 'My ledger, newest first (`limit`, `before` = nextCursor)' },
   'POST /payments': {
     request: createPaymentRequest,
     response: paymentView,
@@ -113,6 +116,7 @@ export function buildOpenApiDocument() {
       security: SECURITY[route.access],
       request: {
         ...(body?.request ? { body: { content: { 'application/json': { schema: body.request } } } } : {}),
+        ...(body?.query ? { query: body.query } : {}),
         ...(body?.idempotent ? { headers: z.object({ 'Idempotency-Key': z.string().min(1).max(255).openapi({ description: 'a fresh key (e.g. a UUID) per intended operation; reuse it when retrying; kept at least 24 hours' }) }) } : {}),
       },
       responses: {
