@@ -4,7 +4,7 @@ import type { NewEvent, OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { holdRefusal, seatKey } from './reservation.domain';
-import { reservationRepository as reservations, seatRepository as seats } from './seat.repository';
+import { reservationRepository as reservations, seatRepository as seats, type HoldAttempt } from './seat.repository';
 
 export interface HoldSeatDeps {
   db: Knex;
@@ -14,20 +14,47 @@ export interface HoldSeatDeps {
   holdLimit: number;
 }
 
-class HoldRefused extends Error {}
+/** The hold's write matched nothing; carries what the schedule and seat looked like, to name the refusal. */
+class HoldRefused extends Error {
+  constructor(readonly seen?: Pick<Extract<HoldAttempt, { outcome: 'REFUSED' }>, 'schedule' | 'seatExists'>) {
+    super('hold refused');
+  }
+}
 
 /**
  * Holds a seat for the caller: one conditional, versioned write on the seat row, the reservation,
  * the per-user slot and `reservation.held` in one transaction. Any refusal rolls it all back.
+ *
+ * The common case (an AVAILABLE seat) is one statement plus the outbox row: BEGIN, hold, outbox,
+ * COMMIT; a refusal is BEGIN, hold, ROLLBACK. Only a hold past its deadline that no sweeper has
+ * released yet takes the longer way, which also ends the previous hold.
  */
 export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }: HoldSeatDeps) {
+  const limitReached = () =>
+    new ProblemError('HOLD_LIMIT_REACHED', `you already hold ${holdLimit} seats on this schedule; pay for or cancel one first`, { limit: holdLimit });
+
   return async function holdSeat(userId: string, { scheduleId, seatNo }: HoldSeatRequest): Promise<HoldSeatResponse> {
     const reservationId = randomUUID();
     try {
       return await db.transaction(async (trx) => {
+        const key = seatKey(scheduleId, seatNo);
+        const attempt = await seats.holdAvailable(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds, holdLimit });
+        if (attempt.outcome === 'HOLD_LIMIT_REACHED') throw limitReached();
+        if (attempt.outcome === 'REFUSED') throw new HoldRefused(attempt);
+        if (attempt.outcome === 'HELD') {
+          const { seat } = attempt;
+          const holdExpiresAt = seat.holdExpiresAt.toISOString();
+          await outbox.append(trx, {
+            type: 'reservation.held',
+            key,
+            payload: { reservationId, scheduleId, seatNo, userId, seatVersion: seat.version, price: seat.price, holdExpiresAt },
+          } satisfies NewEvent<'reservation.held'>);
+          return { reservationId, status: 'HELD' as const, holdExpiresAt, price: seat.price };
+        }
+
+        // LAPSED_HOLD: the seat is still HELD past its deadline; take it over if that is still so.
         const seat = await seats.hold(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds });
         if (!seat) throw new HoldRefused();
-        const key = seatKey(scheduleId, seatNo);
         const events: NewEvent[] = [];
 
         // Took over a hold past its deadline that no sweeper had released yet: it ends here.
@@ -42,9 +69,7 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
         // Counter rows are always locked in user id order, so concurrent transactions cannot deadlock on them.
         const giveBackPrevious = () => (previous ? reservations.giveBackHoldSlot(trx, previous.user_id, scheduleId) : Promise.resolve());
         if (previous && previous.user_id < userId) await giveBackPrevious();
-        if (!(await reservations.takeHoldSlot(trx, userId, scheduleId, holdLimit))) {
-          throw new ProblemError('HOLD_LIMIT_REACHED', `you already hold ${holdLimit} seats on this schedule; pay for or cancel one first`, { limit: holdLimit });
-        }
+        if (!(await reservations.takeHoldSlot(trx, userId, scheduleId, holdLimit))) throw limitReached();
         if (previous && previous.user_id >= userId) await giveBackPrevious();
 
         await reservations.insertHeld(trx, { id: reservationId, scheduleId, seatNo, userId, price: seat.price, holdExpiresAt: seat.holdExpiresAt });
@@ -59,7 +84,7 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
       });
     } catch (error) {
       if (!(error instanceof HoldRefused)) throw error;
-      const { schedule, seatExists } = await seats.describe(db, scheduleId, seatNo);
+      const { schedule, seatExists } = error.seen ?? (await seats.describe(db, scheduleId, seatNo));
       switch (holdRefusal(schedule, seatExists, seatNo, new Date())) {
         case 'SCHEDULE_NOT_FOUND':
           throw new ProblemError('NOT_FOUND', `schedule ${scheduleId} does not exist`);

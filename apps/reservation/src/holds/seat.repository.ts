@@ -22,6 +22,17 @@ export interface ReservationRow {
   updated_at: Date;
 }
 
+/** What the one-statement hold did; `REFUSED` carries what the schedule and seat looked like, to name the refusal. */
+export type HoldAttempt =
+  | { outcome: 'HELD'; seat: SeatChange & { holdExpiresAt: Date } }
+  | { outcome: 'HOLD_LIMIT_REACHED' }
+  | { outcome: 'LAPSED_HOLD' }
+  | {
+      outcome: 'REFUSED';
+      schedule: { seatCount: number; bookingOpensAt: Date; bookingClosesAt: Date } | undefined;
+      seatExists: boolean;
+    };
+
 const toChange = (r: { schedule_id: string; seat_no: number; version: number; price: number }): SeatChange => ({
   scheduleId: r.schedule_id,
   seatNo: r.seat_no,
@@ -35,6 +46,73 @@ const toChange = (r: { schedule_id: string; seat_no: number; version: number; pr
  * reservation or counter row, so transactions meet in one lock order.
  */
 export const seatRepository = {
+  /**
+   * The common hold in one statement (one round trip): AVAILABLE → HELD by `userId` inside the booking
+   * window (the conditional, versioned write), then the user's hold slot (`n < limit`) and the HELD
+   * reservation. An AVAILABLE seat has no live reservation (whatever freed it finished that one in the
+   * same transaction), so the insert cannot meet the previous holder's row. A seat still HELD past its
+   * deadline is left alone here: the caller takes it over with `hold`.
+   *
+   * The same statement reports what the schedule and the seat looked like (statement snapshot), only
+   * to name a refusal or to see that a lapsed hold could be taken over; it never decides the write.
+   */
+  async holdAvailable(
+    trx: Knex.Transaction,
+    a: { scheduleId: string; seatNo: number; userId: string; reservationId: string; holdTtlSeconds: number; holdLimit: number },
+  ): Promise<HoldAttempt> {
+    const { rows } = await trx.raw(
+      `with sched as (
+         select seat_count, booking_opens_at, booking_closes_at,
+                now() >= booking_opens_at and now() < booking_closes_at as open
+           from schedules where id = :scheduleId
+       ),
+       held as (
+         update seats s
+            set status = 'HELD', reservation_id = :reservationId, holder_user_id = :userId,
+                hold_expires_at = now() + make_interval(secs => :ttl), version = s.version + 1
+          where s.schedule_id = :scheduleId and s.seat_no = :seatNo and s.status = 'AVAILABLE'
+            and (select open from sched)
+          returning s.version, s.price, s.hold_expires_at
+       ),
+       slot as (
+         insert into hold_counts as h (user_id, schedule_id, n)
+         select :userId, :scheduleId, 1 from held
+         on conflict (user_id, schedule_id) do update set n = h.n + 1 where h.n < :limit
+         returning n
+       ),
+       reservation as (
+         insert into reservations (id, schedule_id, seat_no, user_id, price, status, hold_expires_at)
+         select :reservationId, :scheduleId, :seatNo, :userId, held.price, 'HELD', held.hold_expires_at
+           from held where exists (select 1 from slot)
+         returning id
+       )
+       select held.version, held.price, held.hold_expires_at,
+              exists (select 1 from reservation) as slot_taken,
+              sched.seat_count, sched.booking_opens_at, sched.booking_closes_at,
+              seat.seat_no is not null as seat_exists,
+              coalesce(seat.status = 'HELD' and seat.hold_expires_at <= now(), false) as lapsed_hold
+         from (select 1) one
+         left join held on true
+         left join sched on true
+         left join seats seat on seat.schedule_id = :scheduleId and seat.seat_no = :seatNo`,
+      { ...a, ttl: a.holdTtlSeconds, limit: a.holdLimit },
+    );
+    const r = rows[0];
+    if (r.version !== null) {
+      const seat = { scheduleId: a.scheduleId, seatNo: a.seatNo, version: r.version as number, price: r.price as number, holdExpiresAt: r.hold_expires_at as Date };
+      return r.slot_taken ? { outcome: 'HELD', seat } : { outcome: 'HOLD_LIMIT_REACHED' };
+    }
+    if (r.lapsed_hold) return { outcome: 'LAPSED_HOLD' };
+    return {
+      outcome: 'REFUSED',
+      schedule:
+        r.seat_count === null
+          ? undefined
+          : { seatCount: r.seat_count as number, bookingOpensAt: r.booking_opens_at as Date, bookingClosesAt: r.booking_closes_at as Date },
+      seatExists: r.seat_exists as boolean,
+    };
+  },
+
   /**
    * AVAILABLE (or HELD past its deadline, not yet swept) → HELD by `userId`, inside the booking window.
    * Taking over an unswept expired hold bumps the version by 2: the previous hold's `hold.expired` gets the one in between.
