@@ -17,6 +17,7 @@ export interface Answer {
   status: number;
   contentType: string;
   body: Record<string, unknown>;
+  headers: Headers;
 }
 
 export interface CallOptions {
@@ -28,6 +29,7 @@ export interface CallOptions {
   rawBody?: string;
   /** Signs with this secret instead of the gateway's (a forged credential). */
   secret?: string;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -79,14 +81,14 @@ export async function createCatalogHarness(label = 'catalog') {
   stoppers.push(() => producer.disconnect());
 
   async function call(pathname: string, options: CallOptions = {}): Promise<Answer> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     const as = options.as === undefined ? { access: 'public' as AccessLevel } : options.as;
     if (as) headers['x-internal-auth'] = await createInternalAuth(options.secret ?? INTERNAL_SECRET).sign(as);
     const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${baseUrl}${pathname}`, { method: options.method ?? 'GET', headers, body });
     const text = await res.text();
-    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : {} };
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : {}, headers: res.headers };
   }
 
   const admin = { access: 'admin' as const };

@@ -129,4 +129,36 @@ describe('concert-catalog: seat status read model (real PostgreSQL and Kafka)', 
     expect(outcomes.filter((o) => o === 'duplicate').length).toBeGreaterThanOrEqual(2);
     expect((await statuses(scheduleId))[1]).toEqual({ status: 'HELD', version: 1 });
   });
+
+  it('a listing shows every applied change at once; an unchanged one answers its ETag with 304', async () => {
+    const concertId = await h.createConcert();
+    const scheduleId = await h.createSchedule(concertId, { seatCount: 4 });
+    const as = { access: 'active' as const, userId: randomUUID() };
+    const list = () => h.call(`/schedules/${scheduleId}/seats`, { as });
+    // fetch would add `cache-control: no-cache` to a conditional request (which forbids a 304) unless told otherwise.
+    const revalidate = (tag: string) => h.call(`/schedules/${scheduleId}/seats`, { as, headers: { 'if-none-match': tag, 'cache-control': 'max-age=0' } });
+    const statusesListed = (a: { body: Record<string, unknown> }) => (a.body.seats as { status: Status }[]).map((s) => s.status);
+
+    const first = await list();
+    expect(statusesListed(first)).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'AVAILABLE']);
+    const etag = first.headers.get('etag');
+    expect(etag).toBeTruthy();
+    expect((await list()).headers.get('etag')).toBe(etag);
+    expect((await revalidate(etag!)).status).toBe(304);
+
+    let seen = h.processed.length;
+    await h.deliver([seatEvent('reservation.held', { scheduleId, seatNo: 2, seatVersion: 1 })]);
+    await h.waitProcessed(seen + 1);
+    const afterHold = await list();
+    expect(statusesListed(afterHold)).toEqual(['AVAILABLE', 'HELD', 'AVAILABLE', 'AVAILABLE']);
+    expect(afterHold.headers.get('etag')).not.toBe(etag);
+    expect((await revalidate(etag!)).status).toBe(200);
+
+    seen = h.processed.length;
+    await h.deliver([seatEvent('hold.expired', { scheduleId, seatNo: 2, seatVersion: 2 }), seatEvent('reservation.held', { scheduleId, seatNo: 4, seatVersion: 1 })]);
+    await h.waitProcessed(seen + 2);
+    const later = await list();
+    expect(statusesListed(later)).toEqual(['AVAILABLE', 'AVAILABLE', 'AVAILABLE', 'HELD']);
+    expect(new Set([etag, afterHold.headers.get('etag'), later.headers.get('etag')]).size).toBe(3);
+  });
 });
