@@ -1,7 +1,7 @@
 import { ProblemError, type AccessLevel } from '@ticketing/http';
 import type { RequestHandler } from 'express';
 import { timingSafeEqual } from 'node:crypto';
-import type { QueueTokens } from './queue-token';
+import { createVerifiedTokenCache, type QueueTokens } from './queue-token';
 
 /** What the waiting room says about a user's ticket (the admission port of the access check). */
 export interface AdmissionView {
@@ -45,11 +45,13 @@ function sameSecret(given: string, expected: string): boolean {
  * `allowExpired` lets the status route answer an expired queue token with 200 EXPIRED.
  */
 export function createAccessCheck(deps: AccessDeps) {
+  const sessions = createVerifiedTokenCache<{ userId: string }>();
+
   async function session(header: string | undefined): Promise<string> {
     if (!header) throw new ProblemError('UNAUTHENTICATED', 'sign in first: send Authorization: Bearer <session token>');
     const match = bearer.exec(header);
     if (!match) throw new ProblemError('SESSION_TOKEN_INVALID', 'the Authorization header must be "Bearer <session token>"');
-    return (await deps.verifySession(match[1])).userId;
+    return (await sessions.get(match[1], deps.verifySession)).userId;
   }
 
   return function requireAccess(level: AccessLevel, { allowExpired = false } = {}): RequestHandler {
