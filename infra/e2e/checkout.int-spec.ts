@@ -52,7 +52,17 @@ describe('checkout through the gateway (all services as processes)', () => {
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
-    system = await startSystem({ label: 'e2e_checkout', otlpEndpoint: otlp.url, env: { 'queue-gateway': { MAX_ACTIVE_USERS: '1' } } });
+    system = await startSystem({
+      label: 'e2e_checkout',
+      otlpEndpoint: otlp.url,
+      env: {
+        // One slot, and room for a slow machine: this test is about the outcome, not the latency, so
+        // POST /payments may wait longer than usual for the saga (and the gateway for POST /payments)
+        // before settling for a 202.
+        'queue-gateway': { MAX_ACTIVE_USERS: '1', UPSTREAM_TIMEOUT_MS: '30000' },
+        payment: { PAYMENT_SYNC_WAIT_MS: '15000', HOLD_LOOKUP_WAIT_MS: '10000' },
+      },
+    });
     api = system.api;
     await seedDemo({ gatewayUrl: system.gatewayUrl, adminKey: system.adminKey, log: () => undefined });
   }, 100_000);
@@ -97,7 +107,7 @@ describe('checkout through the gateway (all services as processes)', () => {
         });
         return answer.status === 404 ? undefined : answer;
       },
-      { timeoutMs: 15_000, intervalMs: 100, label: 'the reservation service to know the seeded date' },
+      { timeoutMs: 30_000, intervalMs: 100, label: 'the reservation service to know the seeded date' },
     );
     expectStatus(hold, 201, 'hold');
     expect(hold.body).toMatchObject({ status: 'HELD', price });
@@ -151,7 +161,7 @@ describe('checkout through the gateway (all services as processes)', () => {
     expect(mine.body.reservations).toEqual([expect.objectContaining({ reservationId, status: 'SOLD', paymentId })]);
 
     // payment.completed ends the buyer's slot: status says EXPIRED, every other route refuses the token.
-    await waitFor(async () => (await queueStatus(api, first)).body.status === 'EXPIRED', { timeoutMs: 10_000, intervalMs: 100, label: "the buyer's queue token expired" });
+    await waitFor(async () => (await queueStatus(api, first)).body.status === 'EXPIRED', { timeoutMs: 20_000, intervalMs: 100, label: "the buyer's queue token expired" });
     const expired = await queueStatus(api, first);
     expect(expired.status).toBe(200);
     expect(expired.body).toMatchObject({ status: 'EXPIRED', position: null });
@@ -160,13 +170,13 @@ describe('checkout through the gateway (all services as processes)', () => {
     expect(refused.body).toMatchObject({ code: 'QUEUE_TOKEN_EXPIRED' });
 
     // The freed slot goes to the fan who was waiting, who sees the seat SOLD (the listing is a read model: eventually).
-    await waitUntilActive(api, second);
-    await waitFor(async () => (await listSeats(second))[seatNo - 1]!.status === 'SOLD', { timeoutMs: 10_000, intervalMs: 100, label: 'seat listed SOLD' });
+    await waitUntilActive(api, second, 30_000);
+    await waitFor(async () => (await listSeats(second))[seatNo - 1]!.status === 'SOLD', { timeoutMs: 20_000, intervalMs: 100, label: 'seat listed SOLD' });
     const tryTaken = await call(`${api}/reservations`, { method: 'POST', fan: second, body: { scheduleId: schedule.scheduleId, seatNo } });
     expect(tryTaken.status).toBe(409);
     expect(tryTaken.body).toMatchObject({ code: 'SEAT_UNAVAILABLE' });
     await waitFor(async () => (await listSchedules()).find((s) => s.scheduleId === schedule.scheduleId)?.availableSeats === schedule.seatCount - 1, {
-      timeoutMs: 10_000,
+      timeoutMs: 20_000,
       intervalMs: 100,
       label: 'availableSeats one less',
     });
@@ -228,7 +238,7 @@ describe('checkout through the gateway (all services as processes)', () => {
           problems = checkTrace(receiver.trace(traceId));
           return problems.length === 0;
         },
-        { timeoutMs: 15_000, intervalMs: 200, label: 'the checkout trace to be complete' },
+        { timeoutMs: 30_000, intervalMs: 200, label: 'the checkout trace to be complete' },
       );
     } catch {
       const spans = receiver.trace(traceId).map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId}<-${s.parentSpanId}`);

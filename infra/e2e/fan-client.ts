@@ -78,7 +78,7 @@ export async function queueStatus(api: string, fan: Fan): Promise<Answer<QueueSt
 }
 
 /** Polls the queue status (as a client does, which also keeps the waiting lease) until the fan is ACTIVE. */
-export async function waitUntilActive(api: string, fan: Fan, timeoutMs = 15_000): Promise<QueueStatus> {
+export async function waitUntilActive(api: string, fan: Fan, timeoutMs = 30_000): Promise<QueueStatus> {
   return waitFor(
     async () => {
       const answer = expectStatus(await queueStatus(api, fan), 200, 'queue status');
