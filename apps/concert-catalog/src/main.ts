@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     handlers: seatStatusHandlers({ seats: createSeatStatusRepository(db), logger }),
   });
   const { app, markShuttingDown } = createApp({

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     // The hold projection must see every hold, including those made before this group first joined.
     fromBeginning: true,
     handlers: combineHandlers(

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     handlers: { ...schedulePublishedHandlers(), ...confirmRequestedHandlers(outbox) },
   });
   const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: config.HOLD_SWEEP_INTERVAL_MS, batchSize: config.HOLD_SWEEP_BATCH_SIZE });

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     handlers: { ...debitRequestedHandlers(outbox, logger), ...refundRequestedHandlers(outbox, logger) },
   });
   const idempotency = createIdempotencyStore({ db });

@@ -67,3 +67,25 @@ describe('HTTP app shape: health, metrics, problem+json', () => {
     expect(JSON.stringify(boom.body)).not.toMatch(/secret internal detail|at .*\.ts/);
   });
 });
+
+describe('request logs', () => {
+  it('never contain credentials', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('test', 'debug', { write: (line: string) => void lines.push(line) });
+    const { app } = createHttpApp({ logger, metrics: createMetricsRegistry('test'), readiness: {} }, (a) => {
+      a.get('/whoami', (_req, res) => res.status(401).json({}));
+    });
+    await request(app)
+      .get('/whoami')
+      .set('authorization', 'Bearer secret-session')
+      .set('x-queue-token', 'secret-queue')
+      .set('x-admin-key', 'secret-admin')
+      .set('x-internal-auth', 'secret-internal')
+      .set('cookie', 'sid=secret-cookie')
+      .expect(401);
+    const logged = lines.join('\n');
+    expect(logged).toContain('/whoami');
+    expect(logged).toContain('[redacted]');
+    expect(logged).not.toMatch(/secret-(session|queue|admin|internal|cookie)/);
+  });
+});

@@ -35,6 +35,11 @@ export interface EventConsumerOptions {
   /** Messages of one partition applied together in one transaction when they are waiting (default 100). */
   maxBatchSize?: number;
   fromBeginning?: boolean;
+  /**
+   * How long the group waits for a silent member before giving its partitions to others (kafkajs'
+   * default is 30 s, which stalls those partitions that long after a crash). Heartbeats go every tenth of it.
+   */
+  sessionTimeoutMs?: number;
   onProcessed?: (event: AnyEnvelope, outcome: 'applied' | 'duplicate') => void;
   onDeadLettered?: (reason: string, where: { topic: string; partition: number; message: KafkaMessage }) => void;
 }
@@ -65,7 +70,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * dead-lettered. Handlers must write through `ctx.trx`; anything else they touch must be idempotent.
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
-  const { kafka, db, logger, groupId, handlers, topicPrefix = '', maxAttempts = 5, retryBaseMs = 50, maxBatchSize = 100 } = options;
+  const { kafka, db, logger, groupId, handlers, topicPrefix = '', maxAttempts = 5, retryBaseMs = 50, maxBatchSize = 100, sessionTimeoutMs = 10_000 } = options;
   const log = logger.child({ component: 'event-consumer', groupId });
   const types = Object.keys(handlers) as EventType[];
   const topicToType = new Map(types.map((type) => [topicFor(type, topicPrefix), type]));
@@ -214,7 +219,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     async start() {
       dlqProducer = kafka.producer(PRODUCER_DEFAULTS);
       await dlqProducer.connect();
-      consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, retry: { retries: 10 } });
+      consumer = kafka.consumer({
+        groupId,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 100,
+        retry: { retries: 10 },
+        sessionTimeout: sessionTimeoutMs,
+        heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 10)),
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [...topicToType.keys()], fromBeginning: options.fromBeginning ?? true });
       await consumer.run({

@@ -1,12 +1,19 @@
 import { context, trace } from '@opentelemetry/api';
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
-/** JSON logs on stdout; every line written inside a span carries its trace and span id. */
-export function createLogger(service: string, level: LoggerOptions['level'] = 'info'): Logger {
-  return pino({
+/** Request headers that carry credentials: written to logs as `[redacted]`. */
+export const REDACTED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-queue-token', 'x-admin-key', 'x-internal-auth'];
+
+/**
+ * JSON logs on stdout (or `destination`); every line written inside a span carries its trace and
+ * span id, and credentials in logged requests are redacted.
+ */
+export function createLogger(service: string, level: LoggerOptions['level'] = 'info', destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
+    redact: { paths: REDACTED_HEADERS.flatMap((h) => [`req.headers["${h}"]`, `res.headers["${h}"]`]), censor: '[redacted]' },
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
@@ -16,7 +23,8 @@ export function createLogger(service: string, level: LoggerOptions['level'] = 'i
       const { traceId, spanId } = span.spanContext();
       return { traceId, spanId };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** The active trace id, or undefined outside a sampled span. */

@@ -24,6 +24,13 @@ export interface TelemetryOptions {
 
 let sdk: NodeSDK | undefined;
 
+const DROP_SPANS: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
 /**
  * Starts OpenTelemetry with HTTP, Express, PostgreSQL and Redis instrumentation (Kafka spans are
  * made by libs/messaging). Must run
@@ -36,6 +43,9 @@ export function startTelemetry(options: TelemetryOptions): void {
   if (options.otlpEndpoint) {
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })));
   }
+  // The SDK registers no tracer provider without a span processor: no spans, no trace ids in logs or
+  // problem answers. Without an exporter, spans are still made (and propagated) and simply dropped.
+  if (processors.length === 0) processors.push(DROP_SPANS);
   sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
@@ -60,7 +70,7 @@ export function startTelemetry(options: TelemetryOptions): void {
         '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
         // One span per request (http) named by its route is what an SRE reads; a span per middleware
         // layer (express, router) costs more CPU than the gateway's own work on its hot paths.
-        '@opentelemetry/instrumentation-express': { ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER] },
+        '@opentelemetry/instrumentation-express': { ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER] },
         '@opentelemetry/instrumentation-router': { enabled: false },
       }),
     ],
