@@ -1,0 +1,590 @@
+import type { ServiceName } from '@ticketing/config';
+import { waitFor } from '@ticketing/testing';
+import { randomUUID } from 'node:crypto';
+import { call, expectStatus, lineUp, signUpAndLogIn, waitUntilActive, type Answer, type Fan } from './fan-client';
+import { checkCheckoutInvariants, type CheckoutInvariantReport } from './invariants';
+import { startSystem, type RunningSystem } from './system.harness';
+
+/**
+ * Issue 5 item 4: the checkout saga under crashes, with all five services as real processes.
+ *
+ * First, on a healthy system: a POST repeated with one Idempotency-Key makes one payment; two keys
+ * for one hold make one payment and a 409; 100 concurrent charges add up exactly.
+ *
+ * Then one dense fault run: waves of fans charge, hold a seat each and pay, concurrently, while the
+ * test SIGKILLs and restarts payment, wallet and reservation at chosen saga steps, picked by watching
+ * the payment database (and twice at random moments). Holds last only HOLD_TTL_SECONDS, and a killed
+ * consumer is back only after its Kafka group forgets the dead member (the session timeout), so
+ * holds run out mid-saga and compensation is driven for real. Afterwards every payment must be
+ * terminal and the money and seat invariants must hold exactly (`checkCheckoutInvariants`), and what
+ * each fan was told must agree with the databases.
+ *
+ * The fans behave as a careful client does: 503/504 or no answer from a killed service means "try
+ * again with the same Idempotency-Key"; 202 means "poll the payment".
+ */
+
+jest.setTimeout(120_000);
+
+const PRICE = 50_000;
+const HOLD_TTL_SECONDS = 5;
+const SEAT_COUNT = 50;
+
+type Status = 'STARTED' | 'DEBITED' | 'COMPENSATING' | 'COMPLETED' | 'FAILED';
+type StatusCounts = Partial<Record<Status, number>>;
+
+interface PaymentView {
+  paymentId: string;
+  reservationId: string;
+  status: Status;
+  amount: number;
+  failureReason: string | null;
+  refunded: boolean;
+}
+interface Problem {
+  code?: string;
+  paymentId?: string;
+  payment?: PaymentView;
+}
+
+const sessionOnly = (fan: Fan): Fan => ({ ...fan, queueToken: undefined });
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What a killed or restarting service looks like through the gateway (or the gateway's answer not arriving). */
+const unavailable = (status: number) => status === 503 || status === 504 || status === 0;
+
+/** One call that never throws: a network failure or timeout is status 0. */
+async function attempt<T>(url: string, options: Parameters<typeof call>[1]): Promise<Answer<T>> {
+  try {
+    return await call<T>(url, options);
+  } catch (error) {
+    return { status: 0, contentType: '', body: {} as T, text: (error as Error).message };
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return results;
+}
+
+describe('checkout under faults (all services as processes, SIGKILL and restart)', () => {
+  let system: RunningSystem | undefined;
+  let api: string;
+  let scheduleId: string;
+  let nextSeat = 1;
+  /** Every 201 answer to a charge, per user: the ledger must hold exactly these. */
+  const chargesAnswered = new Map<string, number[]>();
+
+  const takeSeat = () => {
+    if (nextSeat > SEAT_COUNT) throw new Error('out of seats: the test uses more fans than the date has seats');
+    return nextSeat++;
+  };
+
+  beforeAll(async () => {
+    system = await startSystem({
+      label: 'e2e_faults',
+      env: {
+        reservation: { HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS) },
+        payment: {
+          PAYMENT_SYNC_WAIT_MS: '1500',
+          HOLD_LOOKUP_WAIT_MS: '1000',
+          SAGA_STEP_TIMEOUT_MS: '700',
+          SAGA_RETRY_MAX_MS: '3000',
+          SAGA_RETRY_SCAN_INTERVAL_MS: '200',
+        },
+        'queue-gateway': { ACTIVE_TTL_SECONDS: '1800' },
+      },
+    });
+    api = system.api;
+    const admin = { 'x-admin-key': system.adminKey };
+    const concert = expectStatus(
+      await call<{ concertId: string }>(`${api}/admin/concerts`, { method: 'POST', headers: admin, body: { title: 'Fault Night', artist: 'The Killers', venue: 'Chaos Hall' } }),
+      201,
+      'create concert',
+    );
+    const now = Date.now();
+    const schedule = expectStatus(
+      await call<{ scheduleId: string }>(`${api}/admin/concerts/${concert.body.concertId}/schedules`, {
+        method: 'POST',
+        headers: admin,
+        body: {
+          startsAt: new Date(now + 7 * 86_400_000).toISOString(),
+          bookingOpensAt: new Date(now - 60_000).toISOString(),
+          bookingClosesAt: new Date(now + 6 * 86_400_000).toISOString(),
+          seatCount: SEAT_COUNT,
+          price: PRICE,
+        },
+      }),
+      201,
+      'create schedule',
+    );
+    scheduleId = schedule.body.scheduleId;
+    // The reservation service builds its seats from schedule.published.
+    await waitFor(async () => Number((await system!.dbs.reservation('seats').where({ schedule_id: scheduleId }).count<{ count: number }[]>('* as count'))[0]!.count) === SEAT_COUNT, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      label: 'the reservation service to know the new date',
+    });
+  }, 150_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  // ---- a fan, as a careful client --------------------------------------------------------------
+
+  async function admittedFan(name: string): Promise<Fan> {
+    const fan = await signUpAndLogIn(api, name);
+    await lineUp(api, fan);
+    await waitUntilActive(api, fan, 60_000);
+    return fan;
+  }
+
+  /** Charges with one key until the wallet answers 201 (503/504 = try again with the same key). */
+  async function charge(fan: Fan, amount: number, deadline: number): Promise<number> {
+    const key = randomUUID();
+    for (;;) {
+      const answer = await attempt<{ balance: number; amount: number }>(`${api}/wallet/charges`, { method: 'POST', fan: sessionOnly(fan), headers: { 'idempotency-key': key }, body: { amount } });
+      if (answer.status === 201) {
+        if (answer.body.amount !== amount) throw new Error(`charge of ${amount} answered ${answer.text}`);
+        chargesAnswered.set(fan.userId, [...(chargesAnswered.get(fan.userId) ?? []), amount]);
+        return answer.body.balance;
+      }
+      if (!(unavailable(answer.status) || (answer.status === 409 && (answer.body as Problem).code === 'IDEMPOTENCY_KEY_IN_FLIGHT'))) {
+        throw new Error(`charge for ${fan.email}: ${answer.status} ${answer.text}`);
+      }
+      if (Date.now() > deadline) throw new Error(`charge for ${fan.email} never answered; last ${answer.status} ${answer.text}`);
+      await pause(250);
+    }
+  }
+
+  /** My HELD reservation of a seat, if a hold whose answer was lost went through. */
+  async function myHold(fan: Fan, seatNo: number): Promise<string | undefined> {
+    const mine = await attempt<{ reservations: { reservationId: string; scheduleId: string; seatNo: number; status: string }[] }>(`${api}/reservations`, { fan: sessionOnly(fan) });
+    if (mine.status !== 200) return undefined;
+    return mine.body.reservations.find((r) => r.scheduleId === scheduleId && r.seatNo === seatNo && r.status === 'HELD')?.reservationId;
+  }
+
+  /** Holds the seat; a lost answer is resolved by looking at my reservations. Undefined when the seat could not be held. */
+  async function hold(fan: Fan, seatNo: number, deadline: number): Promise<string | undefined> {
+    for (;;) {
+      const answer = await attempt<{ reservationId: string } & Problem>(`${api}/reservations`, { method: 'POST', fan, body: { scheduleId, seatNo } });
+      if (answer.status === 201) return answer.body.reservationId;
+      if (unavailable(answer.status) || answer.status === 409) {
+        const found = await myHold(fan, seatNo);
+        if (found) return found;
+        // 409 without a hold of mine: the seat is someone else's (it never is here) or my lost hold already expired.
+        if (answer.status === 409 && answer.body.code !== 'SEAT_UNAVAILABLE') throw new Error(`hold for ${fan.email}: ${answer.status} ${answer.text}`);
+      } else if (answer.status === 401 && answer.body.code === 'QUEUE_TOKEN_EXPIRED') {
+        await lineUp(api, fan);
+        await waitUntilActive(api, fan, 60_000);
+      } else {
+        throw new Error(`hold for ${fan.email}: ${answer.status} ${answer.text}`);
+      }
+      if (Date.now() > deadline) return undefined;
+      await pause(250);
+    }
+  }
+
+  interface PayOutcome {
+    key: string;
+    /** The final HTTP answer that settled it (201, 402, 409), or 200 of the poll that saw it final. */
+    status: number;
+    code?: string;
+    payment?: PaymentView;
+    posts: number;
+  }
+
+  /**
+   * Pays for the hold with one Idempotency-Key until the outcome is known: 202 → poll the payment;
+   * 503/504, no answer, 409 key in flight, 404 (the payment service has not learnt of the hold yet)
+   * → POST again with the same key; 401 QUEUE_TOKEN_EXPIRED (a payment under this key completed and
+   * ended the slot) → line up again and ask again, which answers from the payment.
+   */
+  async function pay(fan: Fan, reservationId: string, deadline: number, key = randomUUID()): Promise<PayOutcome> {
+    let posts = 0;
+    let paymentId: string | undefined;
+    for (;;) {
+      if (paymentId) {
+        const polled = await attempt<PaymentView>(`${api}/payments/${paymentId}`, { fan: sessionOnly(fan) });
+        if (polled.status === 200 && (polled.body.status === 'COMPLETED' || polled.body.status === 'FAILED')) return { key, status: 200, payment: polled.body, posts };
+        if (polled.status !== 200 && !unavailable(polled.status)) throw new Error(`poll payment ${paymentId}: ${polled.status} ${polled.text}`);
+      } else {
+        posts += 1;
+        const answer = await attempt<PaymentView & Problem>(`${api}/payments`, { method: 'POST', fan, headers: { 'idempotency-key': key }, body: { reservationId } });
+        const code = answer.body.code;
+        if (answer.status === 201) return { key, status: 201, payment: answer.body, posts };
+        if (answer.status === 402 || (answer.status === 409 && (code === 'HOLD_EXPIRED' || code === 'SEAT_UNAVAILABLE' || code === 'DUPLICATE_PAYMENT'))) {
+          return { key, status: answer.status, code, payment: answer.body.payment, posts };
+        }
+        if (answer.status === 202) paymentId = answer.body.paymentId;
+        else if (answer.status === 401 && code === 'QUEUE_TOKEN_EXPIRED') {
+          await lineUp(api, fan);
+          await waitUntilActive(api, fan, 60_000);
+          continue;
+        } else if (!(unavailable(answer.status) || answer.status === 404 || (answer.status === 409 && code === 'IDEMPOTENCY_KEY_IN_FLIGHT'))) {
+          throw new Error(`pay for ${fan.email}: ${answer.status} ${answer.text}`);
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`payment of ${fan.email} (key ${key}, payment ${paymentId ?? 'unknown'}) not settled in time`);
+      await pause(300);
+    }
+  }
+
+  // ---- healthy system: idempotency and exact sums --------------------------------------------
+
+  it('makes one payment for a POST repeated with the same Idempotency-Key', async () => {
+    const fan = await admittedFan('Repeat');
+    await charge(fan, PRICE * 2, Date.now() + 30_000);
+    const reservationId = (await hold(fan, takeSeat(), Date.now() + 30_000))!;
+    expect(reservationId).toEqual(expect.any(String));
+
+    const key = randomUUID();
+    const post = () => call<PaymentView & Problem>(`${api}/payments`, { method: 'POST', fan, headers: { 'idempotency-key': key }, body: { reservationId } });
+    // Concurrent copies: each is the outcome, "still being processed" (409), or — once the payment has
+    // completed and ended the buyer's slot — 401 QUEUE_TOKEN_EXPIRED; never a second payment.
+    const burst = await Promise.all(Array.from({ length: 5 }, post));
+    for (const answer of burst) {
+      if (answer.status === 409) expect(answer.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+      else if (answer.status === 401) expect(answer.body.code).toBe('QUEUE_TOKEN_EXPIRED');
+      else expect([201, 202]).toContain(answer.status);
+    }
+    const settled = await pay(fan, reservationId, Date.now() + 60_000, key);
+    expect(settled.payment).toMatchObject({ status: 'COMPLETED', reservationId, amount: PRICE });
+    // Asked again later (the slot has ended since, so the client lines up again): the same payment.
+    const again = await pay(fan, reservationId, Date.now() + 60_000, key);
+    expect(again.payment?.paymentId).toBe(settled.payment?.paymentId);
+    for (const answer of burst.filter((a) => a.status === 201 || a.status === 202)) expect(answer.body.paymentId).toBe(settled.payment?.paymentId);
+
+    const payments = await system!.dbs.payment('payments').where({ user_id: fan.userId });
+    expect(payments).toHaveLength(1);
+    const debits = await system!.dbs.wallet('ledger').where({ user_id: fan.userId, kind: 'DEBIT' });
+    expect(debits).toEqual([expect.objectContaining({ amount: PRICE, payment_id: settled.payment!.paymentId })]);
+    const wallet = expectStatus(await call<{ balance: number }>(`${api}/wallet`, { fan: sessionOnly(fan) }), 200, 'wallet');
+    expect(wallet.body.balance).toBe(PRICE);
+  });
+
+  it('lets one of two keys for the same hold pay and answers the other 409', async () => {
+    const fan = await admittedFan('TwoKeys');
+    await charge(fan, PRICE * 3, Date.now() + 30_000);
+    const reservationId = (await hold(fan, takeSeat(), Date.now() + 30_000))!;
+
+    const [first, second] = await Promise.all([pay(fan, reservationId, Date.now() + 60_000), pay(fan, reservationId, Date.now() + 60_000)]);
+    const outcomes = [first, second].map((o) => o.payment?.status === 'COMPLETED' ? 'paid' : `${o.status} ${o.code}`).sort();
+    expect(outcomes).toEqual(['409 DUPLICATE_PAYMENT', 'paid']);
+    // A third key after the sale: still 409, still one payment.
+    const third = await pay(fan, reservationId, Date.now() + 60_000);
+    expect(third.status).toBe(409);
+
+    const payments = await system!.dbs.payment('payments').where({ user_id: fan.userId });
+    expect(payments).toEqual([expect.objectContaining({ reservation_id: reservationId, status: 'COMPLETED' })]);
+    const wallet = expectStatus(await call<{ balance: number }>(`${api}/wallet`, { fan: sessionOnly(fan) }), 200, 'wallet');
+    expect(wallet.body.balance).toBe(PRICE * 2);
+  });
+
+  it('adds up 100 concurrent charges for one user through the gateway exactly, and each key once', async () => {
+    const fan = await signUpAndLogIn(api, 'Hundred');
+    const amounts = Array.from({ length: 100 }, (_, i) => 1_000 + i);
+    const keys = amounts.map(() => randomUUID());
+    const send = () =>
+      Promise.all(amounts.map((amount, i) => call<{ amount: number; balance: number }>(`${api}/wallet/charges`, { method: 'POST', fan, headers: { 'idempotency-key': keys[i]! }, body: { amount } })));
+    const answers = await send();
+    expect(answers.map((a) => a.status)).toEqual(amounts.map(() => 201));
+    chargesAnswered.set(fan.userId, amounts);
+    const total = amounts.reduce((a, b) => a + b, 0);
+    // Each answer's balance is the balance right after that charge: all different, the largest is the total.
+    const balances = answers.map((a) => a.body.balance).sort((a, b) => a - b);
+    expect(new Set(balances).size).toBe(100);
+    expect(balances[99]).toBe(total);
+
+    // The same 100 requests again: the same answers, no money added.
+    const replays = await send();
+    expect(replays.map((a) => [a.status, a.body.balance])).toEqual(answers.map((a) => [a.status, a.body.balance]));
+    const wallet = expectStatus(await call<{ balance: number }>(`${api}/wallet`, { fan }), 200, 'wallet');
+    expect(wallet.body.balance).toBe(total);
+    const [{ n, sum }] = await system!.dbs.wallet('ledger').where({ user_id: fan.userId, kind: 'CHARGE' }).select(system!.dbs.wallet.raw('count(*)::int as n'), system!.dbs.wallet.raw('sum(amount)::bigint as sum'));
+    expect({ n, sum: Number(sum) }).toEqual({ n: 100, sum: total });
+  });
+
+  // ---- the fault run --------------------------------------------------------------------------
+
+  // Generous: a healthy run takes 1–2 minutes; a stuck one must still end with its summary printed.
+  it('keeps money and seats exact while payment, wallet and reservation are killed at each saga step', async () => {
+    const sys = system!;
+    const chaosServices: ServiceName[] = ['payment', 'wallet', 'reservation'];
+
+    interface Plan {
+      wave: string;
+      fan: Fan;
+      seatNo: number;
+      /** Charged less than the price: must end INSUFFICIENT_BALANCE (or never get to pay). */
+      poor: boolean;
+      charges: number[];
+    }
+    /** Wave A meets the first kills; B arrives while all three restart; D pays on the recovered system. */
+    const waves: Record<string, number> = { A: 18, B: 10, D: 10 };
+    const plansOf = async (wave: string): Promise<Plan[]> => {
+      const fans = await mapLimit(Array.from({ length: waves[wave]! }, (_, i) => i), 4, (i) => admittedFan(`Fan${wave}${i}`));
+      return fans.map((fan, i) => {
+        const poor = i % 6 === 5;
+        const charges = poor ? [PRICE - 1_000] : i % 2 === 0 ? [PRICE + 1_000 * i] : [20_000, PRICE - 20_000 + 1_000 * i];
+        return { wave, fan, seatNo: takeSeat(), poor, charges };
+      });
+    };
+    const plansA = await plansOf('A');
+    // The others sign up and are admitted while the first kills play out.
+    const laterPlans = Promise.all([plansOf('B'), plansOf('D')]);
+    laterPlans.catch(() => undefined);
+
+    interface FanResult {
+      plan: Plan;
+      reservationId?: string;
+      outcome?: PayOutcome;
+      /** Why the fan could not finish (kept, so the run's summary is still printed). */
+      error?: string;
+    }
+    /**
+     * Charge, hold, pay. With `together`, the fans of a wave pay at the same moment (once all have
+     * their holds), so that many payments are in flight when the first kill comes.
+     */
+    const launch = async (plans: Plan[], { together = false } = {}): Promise<FanResult[]> => {
+      const deadline = Date.now() + 150_000;
+      const prepare = async (plan: Plan): Promise<FanResult> => {
+        try {
+          for (const amount of plan.charges) await charge(plan.fan, amount, deadline);
+          return { plan, reservationId: await hold(plan.fan, plan.seatNo, deadline) };
+        } catch (error) {
+          return { plan, error: (error as Error).message };
+        }
+      };
+      const finish = async (prepared: FanResult): Promise<FanResult> => {
+        if (!prepared.reservationId || prepared.error) return prepared;
+        try {
+          return { ...prepared, outcome: await pay(prepared.plan.fan, prepared.reservationId, deadline) };
+        } catch (error) {
+          return { ...prepared, error: (error as Error).message };
+        }
+      };
+      if (together) return Promise.all((await Promise.all(plans.map(prepare))).map(finish));
+      return Promise.all(plans.map(async (plan) => finish(await prepare(plan))));
+    };
+
+    // ---- the conductor: kills chosen by what the payment database shows --------------------------
+    interface Kill {
+      service: ServiceName;
+      step: string;
+      /** Payments per status (changed since the window began) when the kill was decided. */
+      seen: StatusCounts;
+      matched: boolean;
+      atMs: number;
+    }
+    const kills: Kill[] = [];
+    const started = Date.now();
+    const timeline: string[] = [];
+    const note = (line: string) => {
+      timeline.push(`+${((Date.now() - started) / 1000).toFixed(1)}s ${line}`);
+      process.stderr.write(`${timeline[timeline.length - 1]}\n`);
+    };
+    const lanes = new Map<ServiceName, Promise<unknown>>();
+    /** One kill or restart at a time per service (a restart in progress is never killed under the harness). */
+    const serial = (service: ServiceName, fn: () => Promise<unknown>) => {
+      const run = (lanes.get(service) ?? Promise.resolve()).then(fn);
+      lanes.set(service, run.catch(() => undefined));
+      return run;
+    };
+    const restarts: Promise<unknown>[] = [];
+    /** Services a random kill struck while they were starting: their restart is simply done again. */
+    const crashedWhileStarting = new Set<ServiceName>();
+    const restartLater = (service: ServiceName) => {
+      const restart = serial(service, async () => {
+        for (;;) {
+          try {
+            starting.add(service);
+            await sys.restart(service);
+            starting.delete(service);
+            note(`${service} ready again`);
+            return;
+          } catch (error) {
+            starting.delete(service);
+            if (!crashedWhileStarting.delete(service)) throw error;
+            note(`${service} restarting again after dying during its start`);
+          }
+        }
+      });
+      restart.catch(() => undefined); // awaited (and failing the test) below, with the others
+      restarts.push(restart);
+    };
+    const starting = new Set<ServiceName>();
+
+    const dbNow = async (): Promise<Date> => (await sys.dbs.payment.raw('select now() as now')).rows[0].now as Date;
+    const statusCounts = async (since: Date): Promise<StatusCounts> => {
+      const rows: { status: Status; n: number }[] = await sys.dbs.payment('payments').where('step_started_at', '>=', since).groupBy('status').select('status', sys.dbs.payment.raw('count(*)::int as n'));
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    };
+
+    /**
+     * Waits until the payments that moved since `since` match the first of `conditions` that comes
+     * true within its time, then SIGKILLs the services at once and restarts them (in the background:
+     * a restarted consumer rejoins its group only after the dead member's session times out).
+     */
+    async function killWhen(services: ServiceName[], step: string, since: Date, conditions: { when: (c: StatusCounts) => boolean; withinMs: number }[]): Promise<Date> {
+      let seen: StatusCounts = {};
+      let matched = false;
+      for (const { when, withinMs } of conditions) {
+        try {
+          seen = await waitFor(async () => {
+            const c = await statusCounts(since);
+            return when(c) ? c : undefined;
+          }, { timeoutMs: withinMs, intervalMs: 20, label: step });
+          matched = true;
+          break;
+        } catch {
+          seen = await statusCounts(since);
+        }
+      }
+      await Promise.all(services.map((service) => serial(service, () => sys.kill(service))));
+      const at = await dbNow();
+      note(`killed ${services.join(' and ')} at ${step}${matched ? '' : ' (fallback)'}, payments since window start: ${JSON.stringify(seen)}`);
+      for (const service of services) {
+        kills.push({ service, step, seen, matched, atMs: Date.now() - started });
+        restartLater(service);
+      }
+      return at;
+    }
+
+    /**
+     * A kill at a random moment of a random service, besides the chosen ones: a running service is
+     * killed and restarted; one that is still starting dies during its start and is started again.
+     */
+    async function killAtRandom(): Promise<void> {
+      const service = chaosServices[Math.floor(Math.random() * chaosServices.length)]!;
+      await pause(1_000 + Math.random() * 18_000);
+      // Between the harness's kill and its spawn there is no process to kill: wait for it.
+      await waitFor(() => sys.isRunning(service), { timeoutMs: 30_000, intervalMs: 20, label: `${service} running` });
+      const seen = await statusCounts(new Date(0));
+      const duringStart = starting.has(service);
+      if (duringStart) {
+        crashedWhileStarting.add(service);
+        await sys.kill(service);
+        // The restart in progress notices and starts it again; if it had just become ready, start it here.
+        await waitFor(() => !crashedWhileStarting.has(service) || !starting.has(service), { timeoutMs: 30_000, intervalMs: 20, label: `${service} restart to notice` });
+        if (crashedWhileStarting.delete(service)) restartLater(service);
+      } else {
+        await serial(service, () => sys.kill(service));
+        restartLater(service);
+      }
+      kills.push({ service, step: duringStart ? 'random, while starting' : 'random', seen, matched: true, atMs: Date.now() - started });
+      note(`killed ${service} at random${duringStart ? ' while it was starting' : ''}, payments: ${JSON.stringify(seen)}`);
+    }
+
+    // Window 1, wave A: payment dies while payments are STARTED and DEBITED (the seat may still be
+    // confirmed while it is down: the reply waits in Kafka), and wallet dies with debits outstanding.
+    // Two more kills strike at random moments while they restart.
+    const t0 = await dbNow();
+    note('wave A starts');
+    const waveA = launch(plansA, { together: true });
+    const t1 = await killWhen(['payment', 'wallet'], 'STARTED+DEBITED', t0, [
+      { when: (c) => !!c.STARTED && !!c.DEBITED, withinMs: 15_000 },
+      { when: (c) => !!c.STARTED || !!c.DEBITED, withinMs: 60_000 },
+    ]);
+    const randomKills = Promise.all([killAtRandom(), killAtRandom()]);
+    // Window 2: once they are back, the late debits go through but the holds have run out meanwhile,
+    // so the reservation service refuses the seats and the saga compensates. All three die with
+    // confirmations (DEBITED) and refunds (COMPENSATING) outstanding; wave B arrives while they restart.
+    await randomKills;
+    await killWhen(['reservation', 'wallet', 'payment'], 'DEBITED+COMPENSATING', t1, [
+      { when: (c) => !!c.DEBITED && !!c.COMPENSATING, withinMs: 60_000 },
+      { when: (c) => !!c.DEBITED || !!c.COMPENSATING, withinMs: 60_000 },
+    ]);
+    const [plansB, plansD] = await laterPlans;
+    const waveB = launch(plansB);
+
+    await Promise.all(restarts);
+    const busy = [...(await waveA), ...(await waveB)];
+    note('waves A and B have their answers');
+    const live = () => sys.dbs.payment('payments').whereIn('status', ['STARTED', 'DEBITED', 'COMPENSATING']);
+    let converged = true;
+    try {
+      await waitFor(async () => Number((await live().count<{ count: number }[]>('* as count'))[0]!.count) === 0, { timeoutMs: 120_000, intervalMs: 250, label: 'every payment terminal after the faults' });
+      note('every payment terminal');
+    } catch {
+      converged = false;
+    }
+    // Wave D on the recovered system: checkouts complete again.
+    const calm = converged ? await launch(plansD) : [];
+    note('wave D has its answers');
+    const results = [...busy, ...calm];
+    const stuck: unknown[] = await live().select('id', 'status', 'failure_reason', 'step_attempts', 'step_started_at', 'next_retry_at');
+    const fanErrors = results.filter((r) => r.error).map((r) => `${r.plan.wave} ${r.plan.fan.userId}: ${r.error}`);
+
+    // ---- what every fan was told agrees with the databases --------------------------------------
+    interface PaymentRecord {
+      id: string;
+      status: string;
+      failure_reason: string | null;
+      refunded: boolean;
+      user_id: string;
+      idempotency_key: string;
+    }
+    const records: PaymentRecord[] = await sys.dbs.payment('payments').select('id', 'status', 'failure_reason', 'refunded', 'user_id', 'idempotency_key');
+    const byKey = new Map(records.map((p) => [`${p.user_id}/${p.idempotency_key}`, p]));
+    const disagreements: string[] = [];
+    for (const { plan, outcome } of results) {
+      if (!outcome) continue;
+      const row = byKey.get(`${plan.fan.userId}/${outcome.key}`);
+      const told = outcome.payment;
+      if (told) {
+        if (!row || row.id !== told.paymentId || row.status !== told.status || row.refunded !== told.refunded) {
+          disagreements.push(`${plan.fan.email}: told ${JSON.stringify(told)}, database ${JSON.stringify(row)}`);
+        }
+      } else if (row && outcome.code !== 'DUPLICATE_PAYMENT') {
+        disagreements.push(`${plan.fan.email}: told ${outcome.status} ${outcome.code} without a payment, database has ${JSON.stringify(row)}`);
+      }
+      if (plan.poor && told?.status === 'COMPLETED') disagreements.push(`${plan.fan.email} paid ${PRICE} with ${plan.charges.join('+')} in the wallet`);
+    }
+
+    const report: CheckoutInvariantReport = await checkCheckoutInvariants(sys.dbs, { expectedCharges: chargesAnswered });
+    const tally = (list: FanResult[]) =>
+      list.reduce<Record<string, number>>((acc, r) => {
+        const o = r.outcome;
+        const what = !r.reservationId ? 'no hold' : o?.payment ? `${o.payment.status}${o.payment.failureReason ? ` ${o.payment.failureReason}` : ''}${o.payment.refunded ? ' refunded' : ''}` : `${o?.status} ${o?.code}`;
+        acc[what] = (acc[what] ?? 0) + 1;
+        return acc;
+      }, {});
+    const errorLines = (service: ServiceName) =>
+      sys
+        .output(service)
+        .split('\n')
+        .filter((l) => /"level":(50|60)|Error/.test(l))
+        .slice(-5);
+    const summary = {
+      timeline,
+      fanErrors,
+      stuck,
+      serviceErrors: Object.fromEntries(chaosServices.map((s) => [s, errorLines(s)])),
+      kills: kills.map((k) => `${k.service}@${k.step}${k.matched ? '' : ' (fallback)'} +${(k.atMs / 1000).toFixed(1)}s seen ${JSON.stringify(k.seen)}`),
+      waves: { faulted: tally(busy), calm: tally(calm) },
+      invariants: report.counts,
+    };
+    console.log(`checkout fault run:\n${JSON.stringify(summary, null, 2)}`);
+
+    // The run did what it is for: every service killed, every outcome reached.
+    expect(chaosServices.map((s) => kills.filter((k) => k.service === s).length >= 1)).toEqual([true, true, true]);
+    expect(fanErrors).toEqual([]);
+    expect(stuck).toEqual([]);
+    expect(disagreements).toEqual([]);
+    // INVARIANT CHECK (money conserved, every debit sold or refunded, no seat sold twice, every payment terminal).
+    expect(report.problems).toEqual([]);
+    expect(report.counts).toMatchObject({ inProgress: 0 });
+    expect(report.counts.completed).toBeGreaterThan(0);
+    expect(report.counts.refunded).toBeGreaterThan(0);
+    expect(report.counts.failedInsufficientBalance).toBeGreaterThan(0);
+  }, 420_000);
+});
