@@ -40,6 +40,26 @@ describe('concert-catalog: admin, publishing and listings (real PostgreSQL and K
     expect(concerts.body.concerts).toContainEqual({ concertId, title: 'Spring Tour', artist: 'The Lanterns', venue: 'Olympic Hall', description: 'an evening of songs' });
   });
 
+  it('pages GET /concerts with a cursor: every concert once, oldest first', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await h.createConcert({ title: `Paged ${i}` }));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await h.call(`/concerts?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      seen.push(...(res.body.concerts as { concertId: string }[]).map((c) => c.concertId));
+      cursor = res.body.nextCursor as string | null;
+    } while (cursor);
+    expect(seen.filter((id) => ids.includes(id))).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const bad of ['limit=0', 'limit=500', 'cursor=bm9wZQ']) {
+      const res = await h.call(`/concerts?${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
   it('lists only bookable schedules with availableSeats, and seats with status and price but no user ids', async () => {
     const concertId = await h.createConcert();
     const now = Date.now();

@@ -140,7 +140,37 @@ describe('seat holds (real PostgreSQL, two instances)', () => {
       expect.objectContaining({ reservationId: r2.body.reservationId, scheduleId, seatNo: 2, status: 'HELD', holdExpiresAt: r2.body.holdExpiresAt, price: 100_000, paymentId: null }),
       expect.objectContaining({ reservationId: r1.body.reservationId, seatNo: 1, status: 'CANCELLED', holdExpiresAt: null }),
     ]);
-    expect((await call(h.a.url, { userId: randomUUID() })).body).toEqual({ reservations: [] });
+    expect((await call(h.a.url, { userId: randomUUID() })).body).toEqual({ reservations: [], nextCursor: null });
+  });
+
+  it('GET /reservations pages with a cursor: every reservation once, newest first, while new ones arrive', async () => {
+    const me = randomUUID();
+    const schedules = await Promise.all([1, 2, 3].map(() => h.publishSchedule()));
+    const made: string[] = [];
+    for (const [i, scheduleId] of schedules.entries()) {
+      for (const seatNo of [1, 2, 3]) {
+        const res = await hold(i % 2 ? h.a.url : h.b.url, me, scheduleId, seatNo);
+        made.push(res.body.reservationId as string);
+      }
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await call(h.a.url, { userId: me, access: 'user', path: `/api/v1/reservations?limit=4${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(res.status).toBe(200);
+      seen.push(...(res.body.reservations as { reservationId: string }[]).map((r) => r.reservationId));
+      cursor = res.body.nextCursor as string | null;
+      if (pages++ === 0) await hold(h.a.url, me, schedules[0], 4); // newer than the first page: must not shift the next pages
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...made].reverse());
+
+    for (const bad of ['limit=0', 'limit=101', 'limit=x', 'cursor=nope', 'userId=x']) {
+      const res = await call(h.a.url, { userId: me, access: 'user', path: `/api/v1/reservations?${bad}` });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    }
   });
 
   describe('refusals: problem+json with a stable code, and nothing changes', () => {

@@ -9,3 +9,4 @@ export * from './http/catalog';
 export * from './http/reservation';
 export * from './http/wallet';
 export * from './http/payment';
+export * from './http/paging';

@@ -5,3 +5,4 @@ export * from './middleware';
 export * from './problem';
 export * from './server';
 export * from './idempotency';
+export * from './paging';

@@ -29,8 +29,8 @@ const toSummary = (row: ConcertRow): ConcertSummary => ({
 
 export interface ConcertRepository {
   insert(concert: NewConcert): Promise<void>;
-  /** Every concert, oldest first. */
-  list(): Promise<ConcertSummary[]>;
+  /** Concerts oldest first, `limit` of them after `after` (keyset: the exact `created_at` text and id of the last one seen). */
+  list(page: { limit: number; after?: [string, string] }): Promise<Array<ConcertSummary & { key: [string, string] }>>;
   /** Whether the concert exists; inside `trx` it also keeps the row from being deleted until commit. */
   exists(concertId: string, trx?: Transaction): Promise<boolean>;
 }
@@ -40,9 +40,15 @@ export function createConcertRepository(db: Database): ConcertRepository {
     async insert(concert) {
       await db(CONCERTS_TABLE).insert({ ...concert, description: concert.description ?? null });
     },
-    async list() {
-      const rows: ConcertRow[] = await db(CONCERTS_TABLE).select('id', 'title', 'artist', 'venue', 'description').orderBy([{ column: 'created_at' }, { column: 'id' }]);
-      return rows.map(toSummary);
+    async list({ limit, after }) {
+      const rows: Array<ConcertRow & { created_at_key: string }> = await db(CONCERTS_TABLE)
+        .select('id', 'title', 'artist', 'venue', 'description', db.raw('created_at::text as created_at_key'))
+        .modify((q) => {
+          if (after) q.whereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', after);
+        })
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .limit(limit);
+      return rows.map((row) => ({ ...toSummary(row), key: [row.created_at_key, row.id] as [string, string] }));
     },
     async exists(concertId, trx) {
       const query = (trx ?? db)(CONCERTS_TABLE).select('id').where({ id: concertId }).first();

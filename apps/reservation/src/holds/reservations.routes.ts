@@ -1,4 +1,4 @@
-import { holdSeatRequest, reservationIdParams } from '@ticketing/contracts';
+import { holdSeatRequest, pageQuery, reservationIdParams } from '@ticketing/contracts';
 import { parseOrThrow, ProblemError } from '@ticketing/http';
 import type { Request } from 'express';
 import { Router } from 'express';
@@ -26,7 +26,8 @@ export function createReservationsRouter(deps: HoldSeatDeps): Router {
     res.status(201).json(await holdSeat(userId, parseOrThrow(holdSeatRequest, req.body)));
   });
   router.get('/api/v1/reservations', async (req, res) => {
-    res.json(await listReservations(callerId(req, { admitted: false })));
+    const userId = callerId(req, { admitted: false });
+    res.json(await listReservations(userId, parseOrThrow(pageQuery, req.query, 'query')));
   });
   router.delete('/api/v1/reservations/:reservationId', async (req, res) => {
     const userId = callerId(req, { admitted: true });

@@ -237,8 +237,22 @@ export const reservationRepository = {
     return db('reservations').where({ id }).first();
   },
 
-  listByUser(db: Knex, userId: string, limit = 200): Promise<ReservationRow[]> {
-    return db('reservations').where({ user_id: userId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]).limit(limit);
+  /**
+   * The user's reservations newest first, `limit` of them, after `after` (the exact `created_at`
+   * text and id of the previous page's last row: keyset paging, stable while new ones arrive).
+   */
+  listByUser(db: Knex, userId: string, { limit, after }: { limit: number; after?: [string, string] }): Promise<Array<ReservationRow & { created_at_key: string }>> {
+    return db('reservations')
+      .select('*', db.raw('created_at::text as created_at_key'))
+      .where({ user_id: userId })
+      .modify((q) => {
+        if (after) q.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', after);
+      })
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(limit);
   },
 
   /** One more live hold for the user on the schedule, only while under `limit`: false = limit reached. */

@@ -1,5 +1,6 @@
 import { z } from './zod';
 import { ids, isoTime, money, seatNo } from '../events/primitives';
+import { nextCursor } from './paging';
 
 /** Seats a schedule may have: the same bound as a seat number in the events. */
 export const MAX_SEAT_COUNT = 10_000;
@@ -70,7 +71,7 @@ export const concertSummary = z
 export type ConcertSummary = z.infer<typeof concertSummary>;
 
 /** GET /api/v1/concerts */
-export const concertListResponse = z.object({ concerts: z.array(concertSummary) }).openapi('ConcertList');
+export const concertListResponse = z.object({ concerts: z.array(concertSummary), nextCursor }).openapi('ConcertList');
 export type ConcertListResponse = z.infer<typeof concertListResponse>;
 
 export const scheduleSummary = z

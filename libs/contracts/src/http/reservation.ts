@@ -1,5 +1,6 @@
 import { z } from './zod';
 import { ids, isoTime, money, seatNo } from '../events/primitives';
+import { nextCursor } from './paging';
 
 export const RESERVATION_STATUSES = ['HELD', 'CANCELLED', 'EXPIRED', 'SOLD'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
@@ -43,6 +44,6 @@ export const reservationView = z
   .openapi('Reservation');
 export type ReservationView = z.infer<typeof reservationView>;
 
-/** GET /api/v1/reservations: the caller's reservations, newest first. */
-export const listReservationsResponse = z.object({ reservations: z.array(reservationView) }).openapi('ReservationList');
+/** GET /api/v1/reservations?limit&cursor: the caller's reservations, newest first, a page at a time. */
+export const listReservationsResponse = z.object({ reservations: z.array(reservationView), nextCursor }).openapi('ReservationList');
 export type ListReservationsResponse = z.infer<typeof listReservationsResponse>;
