@@ -104,47 +104,46 @@ export async function checkCheckoutInvariants(dbs: CheckoutDatabases, options: C
     else suppressed += 1;
   };
 
-  const [payments, moneyLines, decisions, perUser, chain, chargeTotals, reservations, seats] = await Promise.all([
-    dbs.payment<PaymentRow>('payments').select('id', 'user_id', 'reservation_id', 'amount', 'status', 'failure_reason', 'refunded'),
-    dbs.wallet<MoneyLine>('ledger').whereNotNull('payment_id').select('user_id', 'kind', 'amount', 'payment_id'),
-    dbs.wallet<DecisionRow>('payment_decisions').select('payment_id', 'op', 'outcome', 'user_id', 'amount'),
-    // balance = Σ charges − Σ debits + Σ refunds, per account and per ledger user (either side may be missing).
-    dbs.wallet
-      .raw(
-        `with sums as (
-           select user_id,
-                  coalesce(sum(amount) filter (where kind = 'CHARGE'), 0) as charged,
-                  coalesce(sum(amount) filter (where kind = 'DEBIT'), 0) as debited,
-                  coalesce(sum(amount) filter (where kind = 'REFUND'), 0) as refunded,
-                  count(*) filter (where kind = 'CHARGE') as charges
-             from ledger group by user_id)
-         select coalesce(a.user_id, s.user_id) as user_id, a.balance, s.charged, s.debited, s.refunded, s.charges
-           from accounts a full join sums s on s.user_id = a.user_id`,
-      )
-      .then((r: { rows: Record<string, unknown>[] }) => r.rows),
-    // Each ledger line's balance_after follows from the one before it (per user, in ledger order).
-    dbs.wallet
-      .raw(
-        `select user_id, id, kind, amount, balance_after, previous from (
-           select user_id, id, kind, amount, balance_after,
-                  lag(balance_after, 1, 0::bigint) over (partition by user_id order by id) as previous
-             from ledger) l
-          where balance_after <> previous + case when kind = 'DEBIT' then -amount else amount end
-          limit 20`,
-      )
-      .then((r: { rows: Record<string, unknown>[] }) => r.rows),
-    expectedCharges?.size
-      ? dbs.wallet('ledger')
-          .where({ kind: 'CHARGE' })
-          .whereIn('user_id', [...expectedCharges.keys()])
-          .groupBy('user_id')
-          .select('user_id', dbs.wallet.raw('count(*) as n'), dbs.wallet.raw('sum(amount) as total'))
-      : Promise.resolve([] as { user_id: string; n: unknown; total: unknown }[]),
-    dbs.reservation<ReservationRow>('reservations')
-      .where((q) => q.where({ status: 'SOLD' }).orWhereNotNull('payment_id'))
-      .select('id', 'schedule_id', 'seat_no', 'user_id', 'price', 'status', 'payment_id'),
-    dbs.reservation<SeatRow>('seats').where({ status: 'SOLD' }).select('schedule_id', 'seat_no', 'status', 'reservation_id', 'holder_user_id'),
-  ]);
+  // One query at a time: the databases may be transactions (one connection each).
+  const payments: PaymentRow[] = await dbs.payment('payments').select('id', 'user_id', 'reservation_id', 'amount', 'status', 'failure_reason', 'refunded');
+  const moneyLines: MoneyLine[] = await dbs.wallet('ledger').whereNotNull('payment_id').select('user_id', 'kind', 'amount', 'payment_id');
+  const decisions: DecisionRow[] = await dbs.wallet('payment_decisions').select('payment_id', 'op', 'outcome', 'user_id', 'amount');
+  // balance = Σ charges − Σ debits + Σ refunds, per account and per ledger user (either side may be missing).
+  const perUser: Record<string, unknown>[] = (
+    await dbs.wallet.raw(
+      `with sums as (
+         select user_id,
+                coalesce(sum(amount) filter (where kind = 'CHARGE'), 0) as charged,
+                coalesce(sum(amount) filter (where kind = 'DEBIT'), 0) as debited,
+                coalesce(sum(amount) filter (where kind = 'REFUND'), 0) as refunded,
+                count(*) filter (where kind = 'CHARGE') as charges
+           from ledger group by user_id)
+       select coalesce(a.user_id, s.user_id) as user_id, a.balance, s.charged, s.debited, s.refunded, s.charges
+         from accounts a full join sums s on s.user_id = a.user_id`,
+    )
+  ).rows;
+  // Each ledger line's balance_after follows from the one before it (per user, in ledger order).
+  const chain: Record<string, unknown>[] = (
+    await dbs.wallet.raw(
+      `select user_id, id, kind, amount, balance_after, previous from (
+         select user_id, id, kind, amount, balance_after,
+                lag(balance_after, 1, 0::bigint) over (partition by user_id order by id) as previous
+           from ledger) l
+        where balance_after <> previous + case when kind = 'DEBIT' then -amount else amount end
+        limit 20`,
+    )
+  ).rows;
+  const chargeTotals: { user_id: string; n: unknown; total: unknown }[] = expectedCharges?.size
+    ? await dbs.wallet('ledger')
+        .where({ kind: 'CHARGE' })
+        .whereIn('user_id', [...expectedCharges.keys()])
+        .groupBy('user_id')
+        .select('user_id', dbs.wallet.raw('count(*) as n'), dbs.wallet.raw('sum(amount) as total'))
+    : [];
+  const reservations: ReservationRow[] = await dbs.reservation('reservations')
+    .where((q) => q.where({ status: 'SOLD' }).orWhereNotNull('payment_id'))
+    .select('id', 'schedule_id', 'seat_no', 'user_id', 'price', 'status', 'payment_id');
+  const seats: SeatRow[] = await dbs.reservation('seats').where({ status: 'SOLD' }).select('schedule_id', 'seat_no', 'status', 'reservation_id', 'holder_user_id');
 
   // Wallet: balances against the ledger.
   let chargedTotal = 0;
