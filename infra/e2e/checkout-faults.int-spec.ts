@@ -207,6 +207,8 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
     code?: string;
     payment?: PaymentView;
     posts: number;
+    /** How many of them were answered 409 IDEMPOTENCY_KEY_IN_FLIGHT (a claim held by a request that died with its process). */
+    inFlight: number;
   }
 
   /**
@@ -217,19 +219,21 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
    */
   async function pay(fan: Fan, reservationId: string, deadline: number, key = randomUUID()): Promise<PayOutcome> {
     let posts = 0;
+    let inFlight = 0;
     let paymentId: string | undefined;
     for (;;) {
       if (paymentId) {
         const polled = await attempt<PaymentView>(`${api}/payments/${paymentId}`, { fan: sessionOnly(fan) });
-        if (polled.status === 200 && (polled.body.status === 'COMPLETED' || polled.body.status === 'FAILED')) return { key, status: 200, payment: polled.body, posts };
+        if (polled.status === 200 && (polled.body.status === 'COMPLETED' || polled.body.status === 'FAILED')) return { key, status: 200, payment: polled.body, posts, inFlight };
         if (polled.status !== 200 && !unavailable(polled.status)) throw new Error(`poll payment ${paymentId}: ${polled.status} ${polled.text}`);
       } else {
         posts += 1;
         const answer = await attempt<PaymentView & Problem>(`${api}/payments`, { method: 'POST', fan, headers: { 'idempotency-key': key }, body: { reservationId } });
         const code = answer.body.code;
-        if (answer.status === 201) return { key, status: 201, payment: answer.body, posts };
+        if (answer.status === 409 && code === 'IDEMPOTENCY_KEY_IN_FLIGHT') inFlight += 1;
+        if (answer.status === 201) return { key, status: 201, payment: answer.body, posts, inFlight };
         if (answer.status === 402 || (answer.status === 409 && (code === 'HOLD_EXPIRED' || code === 'SEAT_UNAVAILABLE' || code === 'DUPLICATE_PAYMENT'))) {
-          return { key, status: answer.status, code, payment: answer.body.payment, posts };
+          return { key, status: answer.status, code, payment: answer.body.payment, posts, inFlight };
         }
         if (answer.status === 202) paymentId = answer.body.paymentId;
         else if (answer.status === 401 && code === 'QUEUE_TOKEN_EXPIRED') {
@@ -621,6 +625,7 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
       serviceErrors: Object.fromEntries(chaosServices.map((s) => [s, errorLines(s)])),
       kills: kills.map((k) => `${k.service}@${k.step}${k.matched ? '' : ' (fallback)'} +${(k.atMs / 1000).toFixed(1)}s seen ${JSON.stringify(k.seen)}`),
       waves: { faulted: tally(busy), calm: tally(calm) },
+      keyInFlightAnswers: results.filter((r) => r.outcome?.inFlight).map((r) => `${r.plan.wave}: ${r.outcome!.inFlight} of ${r.outcome!.posts} POSTs`),
       invariants: report.counts,
     };
     console.log(`checkout fault run:\n${JSON.stringify(summary, null, 2)}`);
