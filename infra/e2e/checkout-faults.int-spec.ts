@@ -86,6 +86,7 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
   let api: string;
   let scheduleId: string;
   let nextSeat = 1;
+  const testStarted = Date.now();
   /** Every 201 answer to a charge, per user: the ledger must hold exactly these. */
   const chargesAnswered = new Map<string, number[]>();
 
@@ -209,6 +210,10 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
     posts: number;
     /** How many of them were answered 409 IDEMPOTENCY_KEY_IN_FLIGHT (a claim held by a request that died with its process). */
     inFlight: number;
+    /** The answers on the way, repeats folded: `503×20@1.4s 409 IDEMPOTENCY_KEY_IN_FLIGHT@10.9s 202@22.9s poll 200@23.2s`. */
+    trail: string;
+    /** When the outcome was known, in ms since the test began. */
+    settledAt: number;
   }
 
   /**
@@ -220,20 +225,30 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
   async function pay(fan: Fan, reservationId: string, deadline: number, key = randomUUID()): Promise<PayOutcome> {
     let posts = 0;
     let inFlight = 0;
+    const began = Date.now();
+    const steps: { what: string; n: number; at: number }[] = [];
+    const log = (what: string) => {
+      const last = steps[steps.length - 1];
+      if (last?.what === what) last.n += 1;
+      else steps.push({ what, n: 1, at: Date.now() - began });
+    };
+    const trailOf = () => steps.map((st) => `${st.what}${st.n > 1 ? `×${st.n}` : ''}@${(st.at / 1000).toFixed(1)}s`).join(' ');
     let paymentId: string | undefined;
     for (;;) {
       if (paymentId) {
         const polled = await attempt<PaymentView>(`${api}/payments/${paymentId}`, { fan: sessionOnly(fan) });
-        if (polled.status === 200 && (polled.body.status === 'COMPLETED' || polled.body.status === 'FAILED')) return { key, status: 200, payment: polled.body, posts, inFlight };
+        log(`poll ${polled.status}`);
+        if (polled.status === 200 && (polled.body.status === 'COMPLETED' || polled.body.status === 'FAILED')) return { key, status: 200, payment: polled.body, posts, inFlight, trail: trailOf(), settledAt: Date.now() - testStarted };
         if (polled.status !== 200 && !unavailable(polled.status)) throw new Error(`poll payment ${paymentId}: ${polled.status} ${polled.text}`);
       } else {
         posts += 1;
         const answer = await attempt<PaymentView & Problem>(`${api}/payments`, { method: 'POST', fan, headers: { 'idempotency-key': key }, body: { reservationId } });
         const code = answer.body.code;
+        log(`${answer.status}${code ? ` ${code}` : ''}`);
         if (answer.status === 409 && code === 'IDEMPOTENCY_KEY_IN_FLIGHT') inFlight += 1;
-        if (answer.status === 201) return { key, status: 201, payment: answer.body, posts, inFlight };
+        if (answer.status === 201) return { key, status: 201, payment: answer.body, posts, inFlight, trail: trailOf(), settledAt: Date.now() - testStarted };
         if (answer.status === 402 || (answer.status === 409 && (code === 'HOLD_EXPIRED' || code === 'SEAT_UNAVAILABLE' || code === 'DUPLICATE_PAYMENT'))) {
-          return { key, status: answer.status, code, payment: answer.body.payment, posts, inFlight };
+          return { key, status: answer.status, code, payment: answer.body.payment, posts, inFlight, trail: trailOf(), settledAt: Date.now() - testStarted };
         }
         if (answer.status === 202) paymentId = answer.body.paymentId;
         else if (answer.status === 401 && code === 'QUEUE_TOKEN_EXPIRED') {
@@ -628,6 +643,11 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
       kills: kills.map((k) => `${k.service}@${k.step}${k.matched ? '' : ' (fallback)'} +${(k.atMs / 1000).toFixed(1)}s seen ${JSON.stringify(k.seen)}`),
       waves: { faulted: tally(busy), calm: tally(calm) },
       keyInFlightAnswers: results.filter((r) => r.outcome?.inFlight).map((r) => `${r.plan.wave}: ${r.outcome!.inFlight} of ${r.outcome!.posts} POSTs`),
+      slowestPayments: busy
+        .filter((r) => r.outcome)
+        .sort((x, y) => y.outcome!.settledAt - x.outcome!.settledAt)
+        .slice(0, 3)
+        .map((r) => `${r.plan.wave} settled at +${((r.outcome!.settledAt - (started - testStarted)) / 1000).toFixed(1)}s: ${r.outcome!.trail}`),
       invariants: report.counts,
     };
     console.log(`checkout fault run:\n${JSON.stringify(summary, null, 2)}`);
