@@ -549,17 +549,25 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
 
     // 2. The refused confirmations turn into refunds, which wait for the wallet (still down): payment
     //    dies while payments are COMPENSATING; then the wallet comes back and dies at once, while the
-    //    payments are still COMPENSATING (payment is down, so nothing moves them on).
-    if (stranded.some((p) => p.status === 'DEBITED')) {
+    //    payments are still COMPENSATING (payment is down, so nothing moves them on). That needs a
+    //    payment whose confirmation the dead reservation service never applied (its reservation still
+    //    HELD in its database); when the kill came too late for that, the wallet comes back first and
+    //    payment and wallet die at the first refund seen outstanding.
+    const debited = stranded.filter((p) => p.status === 'DEBITED').map((p) => p.reservation_id);
+    const unconfirmed = debited.length ? await sys.dbs.reservation('reservations').whereIn('id', debited).where({ status: 'HELD' }).pluck('id') : [];
+    note(`${unconfirmed.length} of ${debited.length} DEBITED payments have their confirmation outstanding`);
+    if (unconfirmed.length) {
       const compensating = await watch(t1, [{ when: (c) => !!c.COMPENSATING, withinMs: 120_000 }]);
-      if (compensating.matched) {
-        await killNow(['payment'], 'COMPENSATING', compensating);
-        await restartLater('wallet');
-        const seen = await statusCounts(t1);
-        await killNow(['wallet'], 'COMPENSATING', { seen, matched: !!seen.COMPENSATING });
-        restartLater('payment');
-      }
+      await killNow(['payment'], 'COMPENSATING', compensating);
+      await restartLater('wallet');
+      const seen = await statusCounts(t1);
+      await killNow(['wallet'], 'COMPENSATING', { seen, matched: !!seen.COMPENSATING });
+    } else {
+      await restartLater('wallet');
+      const compensating = await watch(t1, [{ when: (c) => !!c.COMPENSATING, withinMs: 60_000 }]);
+      await killNow(['payment', 'wallet'], 'COMPENSATING', compensating);
     }
+    restartLater('payment');
     restartLater('wallet');
 
     await randomKills;
