@@ -36,7 +36,7 @@ export function createPaymentWaiter({ db, databaseUrl, logger, pollMs = 250 }: {
       log.warn({ err: error }, 'LISTEN connection lost; waiters poll until it is back');
       listener = undefined;
       client.end().catch(() => undefined);
-      setTimeout(() => listen().catch(() => undefined), 1_000).unref();
+      relisten();
     });
     client.on('notification', (n) => {
       if (n.payload) wake(n.payload);
@@ -44,6 +44,12 @@ export function createPaymentWaiter({ db, databaseUrl, logger, pollMs = 250 }: {
     await client.connect();
     await client.query(`LISTEN ${PAYMENT_FINISHED_CHANNEL}`);
     listener = client;
+  }
+
+  /** Reconnects until it works (the database may be restarting); waiters poll meanwhile. */
+  function relisten(): void {
+    if (stopped) return;
+    setTimeout(() => listen().catch(() => relisten()), 1_000).unref();
   }
 
   return {
