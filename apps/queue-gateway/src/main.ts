@@ -32,7 +32,15 @@ async function main(): Promise<void> {
     activeTtlMs: config.ACTIVE_TTL_SECONDS * 1000,
     waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000,
   });
-  const relay = createOutboxRelay({ db, databaseUrl: config.databaseUrl, kafka, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, batchSize: config.OUTBOX_BATCH_SIZE });
+  const relay = createOutboxRelay({
+    db,
+    databaseUrl: config.databaseUrl,
+    kafka,
+    logger,
+    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
+  });
   const consumer = createEventConsumer({
     kafka,
     db,

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     logger,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     batchSize: config.OUTBOX_BATCH_SIZE,
+    vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
   });
   const outbox = createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() });
   const consumer = createEventConsumer({

@@ -42,6 +42,8 @@ export const commonSchema = z.object({
   /** Where spans go (Jaeger's OTLP/HTTP receiver); unset = spans are created but not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /** How often each relay vacuums its outbox table (0 = leave it to autovacuum). */
+  OUTBOX_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   /** A consumer silent this long (crashed) loses its partitions to the others; the broker's minimum is 6 s. */
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),

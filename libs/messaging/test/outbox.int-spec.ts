@@ -28,6 +28,22 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
     expect(row.published_at).not.toBeNull();
   });
 
+  it('vacuums its outbox, so published rows do not leave dead index entries for every claim to wade through', async () => {
+    const key = newKey();
+    await bb.commit(...Array.from({ length: 50 }, (_, i) => heldEvent(key, i + 1)));
+    await bb.startRelay({ vacuumIntervalMs: 200 });
+    await waitFor(async () => (Number((await bb.db(OUTBOX_TABLE).whereNull('published_at').count('* as n').first())?.n) === 0 ? true : undefined), { label: 'all published' });
+    // The statistics show a vacuum after the rows were published, and no dead row versions left.
+    const stats = await waitFor(
+      async () => {
+        const { rows } = await bb.db.raw(`select n_dead_tup, vacuum_count from pg_stat_user_tables where relname = ?`, [OUTBOX_TABLE]);
+        return rows[0]?.vacuum_count > 0 && Number(rows[0].n_dead_tup) === 0 ? rows[0] : undefined;
+      },
+      { label: 'outbox vacuumed', timeoutMs: 10_000 },
+    );
+    expect(Number(stats.vacuum_count)).toBeGreaterThan(0);
+  });
+
   it('never publishes an event whose transaction rolled back', async () => {
     const key = newKey();
     const rolledBack = heldEvent(key, 1);
