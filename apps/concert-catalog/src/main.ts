@@ -2,7 +2,7 @@ import './instrument'; // must stay first
 import { loadServiceConfig } from '@ticketing/config';
 import { createDatabase, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
 import { createSeatStatusRepository } from './seats/seat-status.repository';
@@ -17,23 +17,13 @@ async function main(): Promise<void> {
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReadiness(kafka);
-  const relay = createOutboxRelay({
-    db,
-    databaseUrl: config.databaseUrl,
-    kafka,
-    logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
-  });
+  const messaging = messagingSettings(config, SERVICE);
+  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
   const consumer = createEventConsumer({
     kafka,
     db,
     logger,
-    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ...messaging.consumer,
     handlers: seatStatusHandlers({ seats: createSeatStatusRepository(db), logger }),
   });
   const { app, markShuttingDown } = createApp({
@@ -42,7 +32,7 @@ async function main(): Promise<void> {
     readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     db,
-    outbox: createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() }),
+    outbox: createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() }),
   });
 
   await relay.start();

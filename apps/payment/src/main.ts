@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
+import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
 import { createPaymentWaiter } from './checkout/payment-waiter';
@@ -13,7 +13,6 @@ import { combineHandlers } from './consumers';
 import { payableHoldHandlers } from './holds/payable-holds.consumer';
 
 const SERVICE = 'payment';
-const HOUR_MS = 3_600_000;
 
 async function main(): Promise<void> {
   const config = loadPaymentConfig();
@@ -22,26 +21,16 @@ async function main(): Promise<void> {
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReadiness(kafka);
-  const relay = createOutboxRelay({
-    db,
-    databaseUrl: config.databaseUrl,
-    kafka,
-    logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
-  });
-  const outbox = createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() });
+  const messaging = messagingSettings(config, SERVICE);
+  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
+  const outbox = createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() });
   const metrics = createSagaMetrics(registry, db, config.SAGA_STALL_AFTER_MS);
   const waiter = createPaymentWaiter({ db, databaseUrl: config.databaseUrl, logger });
   const consumer = createEventConsumer({
     kafka,
     db,
     logger,
-    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ...messaging.consumer,
     // The hold projection must see every hold, including those made before this group first joined.
     fromBeginning: true,
     handlers: combineHandlers(
@@ -81,9 +70,8 @@ async function main(): Promise<void> {
   await relay.start();
   await consumer.start();
   retrier.start();
-  const purge = setInterval(() => {
-    idempotency.purgeExpired().catch((error: unknown) => logger.warn({ err: error }, 'idempotency key purge failed'));
-  }, HOUR_MS).unref();
+  const purge = createIdempotencyPurge({ store: idempotency, logger, intervalMs: config.IDEMPOTENCY_PURGE_INTERVAL_MS });
+  purge.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info({ port: server.port, host: config.HOST, syncWaitMs: config.PAYMENT_SYNC_WAIT_MS, stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS }, `${SERVICE} listening`);
 
@@ -91,7 +79,7 @@ async function main(): Promise<void> {
     logger,
     async () => {
       markShuttingDown();
-      clearInterval(purge);
+      await purge.stop();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer.stop();
       await retrier.stop();

@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { createDatabase, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, kafkaReadiness } from '@ticketing/messaging';
+import { createEventConsumer, createKafka, createOutboxRelay, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import Redis from 'ioredis';
 import { createQueueTokens } from './access/queue-token';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReadiness(kafka);
+  const messaging = messagingSettings(config, SERVICE);
   // The waiting room lives in Redis; fail fast on commands while disconnected rather than queueing them.
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   const waitingRoom = createWaitingRoom({
@@ -32,23 +33,12 @@ async function main(): Promise<void> {
     activeTtlMs: config.ACTIVE_TTL_SECONDS * 1000,
     waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000,
   });
-  const relay = createOutboxRelay({
-    db,
-    databaseUrl: config.databaseUrl,
-    kafka,
-    logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
-  });
+  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
   const consumer = createEventConsumer({
     kafka,
     db,
     logger,
-    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ...messaging.consumer,
     handlers: paymentCompletedHandlers(waitingRoom),
   });
   const { app, markShuttingDown } = createApp({

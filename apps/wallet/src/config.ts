@@ -9,8 +9,6 @@ export function loadWalletConfig(env?: NodeJS.ProcessEnv) {
     {
       /** The largest single charge, in whole won. */
       MAX_CHARGE: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_CHARGE),
-      /** How often answered Idempotency-Keys past their retention are deleted. */
-      IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
     },
     env,
   );

@@ -1,13 +1,12 @@
 import './instrument'; // must stay first
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness } from '@ticketing/messaging';
+import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
 import { loadWalletConfig } from './config';
 import { debitRequestedHandlers } from './payments/debit-requested.consumer';
 import { refundRequestedHandlers } from './payments/refund-requested.consumer';
-import { createIdempotencyPurge } from './wallet/idempotency-purge';
 
 const SERVICE = 'wallet';
 
@@ -18,24 +17,14 @@ async function main(): Promise<void> {
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReadiness(kafka);
-  const relay = createOutboxRelay({
-    db,
-    databaseUrl: config.databaseUrl,
-    kafka,
-    logger,
-    pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
-  });
-  const outbox = createOutboxWriter({ topicPrefix: config.KAFKA_TOPIC_PREFIX, onCommitted: () => relay.wake() });
+  const messaging = messagingSettings(config, SERVICE);
+  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
+  const outbox = createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() });
   const consumer = createEventConsumer({
     kafka,
     db,
     logger,
-    groupId: `${config.KAFKA_TOPIC_PREFIX}${SERVICE}`,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ...messaging.consumer,
     handlers: { ...debitRequestedHandlers(outbox, logger), ...refundRequestedHandlers(outbox, logger) },
   });
   const idempotency = createIdempotencyStore({ db });

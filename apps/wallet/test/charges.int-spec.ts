@@ -1,6 +1,5 @@
-import { createIdempotencyStore } from '@ticketing/http';
+import { createIdempotencyPurge, createIdempotencyStore } from '@ticketing/http';
 import { randomUUID } from 'node:crypto';
-import { createIdempotencyPurge } from '../src/wallet/idempotency-purge';
 import { call, charge, CHARGES, createWalletHarness, logger, type WalletHarness } from './wallet.harness';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

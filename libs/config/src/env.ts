@@ -41,6 +41,8 @@ export const commonSchema = z.object({
   TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
   /** Where spans go (Jaeger's OTLP/HTTP receiver); unset = spans are created but not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** How often Idempotency-Key answers past their retention are deleted (services that take keys). */
+  IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   /** How often each relay vacuums its outbox table (0 = leave it to autovacuum). */
   OUTBOX_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
@@ -110,4 +112,9 @@ export function loadServiceConfig<E extends z.ZodRawShape>(service: ServiceName,
     port: common.PORT,
     databaseUrl: common.DATABASE_URL ?? withDatabase(common.POSTGRES_URL, spec.database),
   };
+}
+
+/** This process's environment with `overrides` on top: what a child process (a service under test) inherits. */
+export function childEnvironment(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
 }

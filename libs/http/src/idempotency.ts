@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
+import { createPeriodicJob, type PeriodicJob } from '@ticketing/db';
+import type { Logger } from '@ticketing/telemetry';
 import type { Knex } from 'knex';
 import { ProblemError } from './problem';
 
@@ -168,4 +170,18 @@ export function createIdempotencyStore({ db, lockMs = 30_000, retentionHours = 4
         .delete();
     },
   };
+}
+
+/** Deletes answers past their retention at start and then every `intervalMs` (any number of instances may run it). */
+export function createIdempotencyPurge({ store, logger, intervalMs }: { store: IdempotencyStore; logger: Logger; intervalMs: number }): PeriodicJob {
+  return createPeriodicJob({
+    name: 'idempotency-purge',
+    intervalMs,
+    logger,
+    runAtStart: true,
+    run: async () => {
+      const deleted = await store.purgeExpired();
+      if (deleted > 0) logger.info({ deleted }, 'purged expired idempotency keys');
+    },
+  });
 }

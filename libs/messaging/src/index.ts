@@ -5,3 +5,4 @@ export * from './kafka';
 export * from './outbox';
 export * from './outbox-relay';
 export * from './schema';
+export * from './settings';

@@ -1,3 +1,4 @@
+import { childEnvironment } from '@ticketing/config';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -17,7 +18,7 @@ const repoRoot = path.resolve(__dirname, '../../..');
 export function runTsProcess(file: string, env: Record<string, string | undefined> = {}, args: string[] = []): TestProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: childEnvironment(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let buffer = '';

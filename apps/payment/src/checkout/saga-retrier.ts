@@ -1,4 +1,5 @@
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { createPeriodicJob } from '@ticketing/db';
 import type { OutboxWriter } from '@ticketing/messaging';
 import type { Logger } from '@ticketing/telemetry';
 import type { Knex } from 'knex';
@@ -37,9 +38,6 @@ export interface SagaRetrier {
 export function createSagaRetrier(options: SagaRetrierOptions): SagaRetrier {
   const { db, outbox, logger, metrics, stepTimeoutMs, maxDelayMs, stallAfterMs, intervalMs = 500, batchSize = 200 } = options;
   const log = logger.child({ component: 'saga-retrier' });
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<unknown> = Promise.resolve();
-  let running = false;
 
   async function retryBatch(): Promise<number> {
     return db.transaction(async (trx) => {
@@ -70,27 +68,6 @@ export function createSagaRetrier(options: SagaRetrierOptions): SagaRetrier {
     }
   }
 
-  function schedule(): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      inFlight = retryOnce()
-        .catch((error: unknown) => log.error({ err: error }, 'saga retry scan failed; trying again on the next tick'))
-        .finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  }
-
-  return {
-    retryOnce,
-    start() {
-      if (running) return;
-      running = true;
-      schedule();
-    },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await inFlight;
-    },
-  };
+  const job = createPeriodicJob({ name: 'saga-retrier', intervalMs, logger, run: retryOnce });
+  return { retryOnce, start: job.start, stop: job.stop };
 }

@@ -1,3 +1,4 @@
+import { createPeriodicJob } from '@ticketing/db';
 import type { NewEvent, OutboxWriter } from '@ticketing/messaging';
 import type { Logger } from '@ticketing/telemetry';
 import type { Knex } from 'knex';
@@ -28,9 +29,6 @@ export interface HoldExpirySweeper {
  */
 export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, batchSize = 500 }: HoldExpirySweeperOptions): HoldExpirySweeper {
   const log = logger.child({ component: 'hold-expiry-sweeper' });
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<unknown> = Promise.resolve();
-  let running = false;
 
   async function sweepBatch(): Promise<number> {
     return db.transaction(async (trx) => {
@@ -75,30 +73,15 @@ export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, 
     }
   }
 
-  function schedule(): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      inFlight = sweepOnce()
-        .then((n) => {
-          if (n > 0) log.debug({ released: n }, 'expired holds released');
-        })
-        .catch((error: unknown) => log.error({ err: error }, 'hold expiry sweep failed; retrying on the next tick'))
-        .finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  }
+  const job = createPeriodicJob({
+    name: 'hold-expiry-sweeper',
+    intervalMs,
+    logger,
+    run: async () => {
+      const n = await sweepOnce();
+      if (n > 0) log.debug({ released: n }, 'expired holds released');
+    },
+  });
 
-  return {
-    sweepOnce,
-    start() {
-      if (running) return;
-      running = true;
-      schedule();
-    },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await inFlight;
-    },
-  };
+  return { sweepOnce, start: job.start, stop: job.stop };
 }

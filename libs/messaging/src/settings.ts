@@ -1,0 +1,24 @@
+import type { CommonConfig } from '@ticketing/config';
+
+/**
+ * The relay, outbox and consumer settings every service takes from its configuration, in one
+ * place: a new messaging setting is wired here, not in each service's main.ts.
+ */
+export function messagingSettings(config: CommonConfig & { databaseUrl: string }, service: string) {
+  const topicPrefix = config.KAFKA_TOPIC_PREFIX;
+  return {
+    relay: {
+      databaseUrl: config.databaseUrl,
+      pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+      vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
+    },
+    topicPrefix,
+    consumer: {
+      groupId: `${topicPrefix}${service}`,
+      topicPrefix,
+      maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    },
+  };
+}
