@@ -1,11 +1,11 @@
 import { commonSchema, loadConfig, resolveSecrets, SERVICES, withDatabase, type ServiceName } from '@ticketing/config';
 import { createDatabase, type Database } from '@ticketing/db';
-import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { createSessionTokens } from '../../apps/queue-gateway/src/sessions/session-token';
 import { checkCheckoutInvariants } from '../../infra/e2e/invariants';
+import { createBookableDate, inBatches, runAutocannon, sleep } from '../lib/load';
 import { latencySummary, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 
 const config = loadConfig(
@@ -22,7 +22,6 @@ const config = loadConfig(
 );
 const api = `${config.GATEWAY_URL}/api/v1`;
 const PRICE = 10_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Fan {
   userId: string;
@@ -56,30 +55,8 @@ async function json(path: string, init: RequestInit & { fan?: Fan } = {}): Promi
   return { status: res.status, body: text ? JSON.parse(text) : {} };
 }
 
-async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
-}
 
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
 
-/** A bookable date with `seatCount` seats at PRICE, published and known to the reservation service. */
-async function createSchedule(seatCount: number): Promise<string> {
-  const { ADMIN_API_KEY } = resolveSecrets(config, ['ADMIN_API_KEY']);
-  const headers = { 'x-admin-key': ADMIN_API_KEY };
-  const concert = await json('/admin/concerts', { method: 'POST', headers, body: JSON.stringify({ title: `Checkout bench ${randomUUID().slice(0, 8)}`, artist: 'Bench', venue: 'Loopback Hall' }) });
-  const now = Date.now();
-  const schedule = await json(`/admin/concerts/${concert.body.concertId}/schedules`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ startsAt: new Date(now + 30 * 86_400_000).toISOString(), bookingOpensAt: new Date(now - 60_000).toISOString(), bookingClosesAt: new Date(now + 86_400_000).toISOString(), seatCount, price: PRICE }),
-  });
-  if (schedule.status !== 201) throw new Error(`could not create a schedule: ${schedule.status} ${JSON.stringify(schedule.body)}`);
-  return schedule.body.scheduleId as string;
-}
 
 /** Fans with a session, an ACTIVE queue token and money for one seat. */
 async function readyFans(count: number): Promise<Fan[]> {
@@ -156,7 +133,7 @@ export const scenario: Scenario = {
   description: 'hold → pay → COMPLETED through the gateway at BENCH_CHECKOUT_RATE/s; then money conservation and no double sale over the whole databases',
   async run(): Promise<ScenarioResult> {
     const total = Math.min(10_000, Math.ceil(config.BENCH_CHECKOUT_RATE * config.BENCH_DURATION_S * 1.2));
-    const scheduleId = await createSchedule(total);
+    const scheduleId = await createBookableDate(api, { adminKey: resolveSecrets(config, ['ADMIN_API_KEY']).ADMIN_API_KEY, seatCount: total, price: PRICE, title: 'Checkout bench' });
     const fans = await readyFans(total);
     await sleep(1_000); // schedule.published reaches the reservation service (seat rows), usually in milliseconds
 
@@ -167,7 +144,7 @@ export const scenario: Scenario = {
     let next = 0;
     type Ctx = { checkout?: Checkout };
 
-    const result = await run({
+    const result = await runAutocannon({
       url: `${api}/reservations`,
       connections: config.BENCH_CONNECTIONS,
       // Two requests per checkout.

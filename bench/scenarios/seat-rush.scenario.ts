@@ -3,6 +3,7 @@ import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { createSessionTokens } from '../../apps/queue-gateway/src/sessions/session-token';
+import { createBookableDate, runAutocannon, sleep } from '../lib/load';
 import { latencySummary, type Scenario, type ScenarioResult } from '../lib/report';
 
 const config = loadConfig(
@@ -25,7 +26,6 @@ interface Fan {
   session: string;
   queueToken: string;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function json(path: string, init: RequestInit & { fan?: Fan } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(init.headers as Record<string, string>) };
@@ -60,24 +60,7 @@ async function admittedFans(count: number): Promise<Fan[]> {
   }
 }
 
-async function createSchedule(adminKey: string, seatCount = 50): Promise<string> {
-  const headers = { 'x-admin-key': adminKey };
-  const concert = await json('/admin/concerts', { method: 'POST', headers, body: JSON.stringify({ title: `Bench ${randomUUID().slice(0, 8)}`, artist: 'Bench', venue: 'Loopback Hall' }) });
-  const now = Date.now();
-  const schedule = await json(`/admin/concerts/${concert.body.concertId}/schedules`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ startsAt: new Date(now + 30 * 86_400_000).toISOString(), bookingOpensAt: new Date(now - 60_000).toISOString(), bookingClosesAt: new Date(now + 86_400_000).toISOString(), seatCount, price: 99_000 }),
-  });
-  if (schedule.status !== 201) throw new Error(`could not create a schedule: ${schedule.status} ${JSON.stringify(schedule.body)}`);
-  return schedule.body.scheduleId as string;
-}
 
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
 
 function row(name: string, target: string, targetMet: boolean, result: autocannon.Result, checks: ScenarioResult['checks'], notes: string[] = []): ScenarioResult {
   return {
@@ -110,12 +93,12 @@ export const scenario: Scenario = {
     const parts = new Set(config.BENCH_SEAT_RUSH_PARTS);
 
     // 1. The rush: every fan tries one seat of the same date at once, 40 fans per seat.
-    const rushDate = await createSchedule(ADMIN_API_KEY);
+    const rushDate = await createBookableDate(api, { adminKey: ADMIN_API_KEY, seatCount: 50, price: 99_000 });
     await sleep(2_000); // schedule.published reaches the reservation service
     let next = 0;
     if (parts.has('rush')) {
       const statuses = new Map<number, number>();
-      const rush = await run({
+      const rush = await runAutocannon({
         url: `${api}/reservations`,
         // Exactly one request per fan: `amount` under-counts with per-request setup in autocannon 8,
         // so each of N/10 connections makes exactly 10.
@@ -151,11 +134,11 @@ export const scenario: Scenario = {
 
     // 2. Holds spread over many dates: each fan holds one seat of its own (distinct seats).
     if (parts.has('spread')) {
-      const dates = await Promise.all(Array.from({ length: Math.ceil(fans.length / 50) }, () => createSchedule(ADMIN_API_KEY)));
+      const dates = await Promise.all(Array.from({ length: Math.ceil(fans.length / 50) }, () => createBookableDate(api, { adminKey: ADMIN_API_KEY, seatCount: 50, price: 99_000 })));
       await sleep(2_000);
       const spreadStatuses = new Map<number, number>();
       next = 0;
-      const spread = await run({
+      const spread = await runAutocannon({
         url: `${api}/reservations`,
         connections: Math.ceil(fans.length / 20),
         maxConnectionRequests: 20,
@@ -186,7 +169,7 @@ export const scenario: Scenario = {
     // 3. Seat listing through the gateway.
     if (parts.has('listing')) {
       next = 0;
-      const listing = await run({
+      const listing = await runAutocannon({
         url: `${api}/schedules/${rushDate}/seats`,
         connections: 64,
         duration: config.BENCH_DURATION_S,
@@ -205,7 +188,7 @@ export const scenario: Scenario = {
 
     // 4. Read-model lag: from the hold's 201 to the catalog listing showing the seat HELD.
     if (parts.has('lag')) {
-      const lagDate = await createSchedule(ADMIN_API_KEY);
+      const lagDate = await createBookableDate(api, { adminKey: ADMIN_API_KEY, seatCount: 50, price: 99_000 });
       await sleep(2_000);
       const lags: number[] = [];
       let missing = 0;

@@ -1,11 +1,11 @@
 import { commonSchema, loadConfig, resolveSecrets, SERVICES, withDatabase } from '@ticketing/config';
 import { createDatabase } from '@ticketing/db';
 import { createInternalAuth } from '@ticketing/http';
-import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { createSessionTokens } from '../../apps/queue-gateway/src/sessions/session-token';
 import { conservationViolations } from '../../apps/wallet/src/wallet/account.repository';
+import { inBatches, runAutocannon } from '../lib/load';
 import { type Check, type Scenario, type ScenarioResult } from '../lib/report';
 
 const config = loadConfig(
@@ -35,11 +35,6 @@ interface Pending {
   amount: number;
 }
 
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
 
 async function json(api: string, path: string, user: User, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${api}${path}`, { ...init, headers: { 'content-type': 'application/json', ...user.auth, ...(init.headers as Record<string, string>) } });
@@ -56,10 +51,6 @@ async function read(api: string, path: string, user: User): Promise<{ status: nu
   }
 }
 
-/** Runs `work` over `items`, `width` at a time. */
-async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
-}
 
 /**
  * A charge whose answer the run did not see (in flight when autocannon stopped, a timeout, a 5xx):
@@ -103,7 +94,7 @@ async function measure(name: string, api: string, users: User[], viaGateway: boo
   const unanswered = new Map<string, Pending>();
   const statuses = new Map<number, number>();
   let next = 0;
-  const result = await run({
+  const result = await runAutocannon({
     url: `${api}/wallet/charges`,
     connections: config.BENCH_CONNECTIONS,
     duration: config.BENCH_DURATION_S,
