@@ -1,2 +1,3 @@
 export * from './database';
+export * from './ids';
 export * from './periodic-job';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   EVENTS,
   envelopeSchema,
@@ -7,6 +6,7 @@ import {
   type EventPayload,
   type EventType,
 } from '@ticketing/contracts';
+import { newId } from '@ticketing/db';
 import type { ZodError } from 'zod';
 import { ContractViolationError } from './errors';
 
@@ -32,7 +32,7 @@ export function encodeEvent<T extends EventType>(event: NewEvent<T>): EventEnvel
   const spec = EVENTS[event.type];
   const parsed = spec.schema.safeParse(event.payload);
   if (!parsed.success) throw new ContractViolationError(`${event.type} payload`, issuesOf(parsed.error));
-  const id = event.id ?? randomUUID();
+  const id = event.id ?? newId();
   return {
     id,
     type: event.type,

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { CreateScheduleRequest, CreateScheduleResponse } from '@ticketing/contracts';
-import type { Database } from '@ticketing/db';
+import { newId, type Database } from '@ticketing/db';
 import { ProblemError } from '@ticketing/http';
 import type { OutboxWriter } from '@ticketing/messaging';
 import type { ConcertRepository } from '../concerts/concert.repository';
@@ -26,7 +25,7 @@ export function createCreateScheduleHandler({ db, concerts, schedules, outbox }:
     if (!plan.ok) {
       throw new ProblemError('VALIDATION_FAILED', plan.problems.map((p) => `${p.field}: ${p.message}`).join('; '), { errors: plan.problems });
     }
-    const scheduleId = randomUUID();
+    const scheduleId = newId();
     const startsAt = new Date(request.startsAt);
     const bookingOpensAt = new Date(request.bookingOpensAt);
     const bookingClosesAt = new Date(request.bookingClosesAt);

@@ -1,9 +1,9 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { PaymentView } from '@ticketing/contracts';
+import { newId } from '@ticketing/db';
 import { ProblemError, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
 import type { OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
-import { randomUUID } from 'node:crypto';
 import { payableHoldRepository as holds, type PayableHoldRow } from '../holds/payable-hold.repository';
 import { paymentRepository as payments, toPaymentView, uniqueViolation, type PaymentRow } from './payment.repository';
 import type { PaymentWaiter } from './payment-waiter';
@@ -105,7 +105,7 @@ export function createStartPaymentHandler(deps: StartPaymentDeps) {
     if (hold.status === 'CANCELLED' || hold.status === 'EXPIRED' || (hold.status === 'HELD' && hold.hold_expires_at.getTime() <= Date.now())) {
       throw new ProblemError('HOLD_EXPIRED', `reservation ${req.reservationId} is no longer held; hold the seat again`, { reservationStatus: hold.status === 'HELD' ? 'EXPIRED' : hold.status });
     }
-    const id = randomUUID();
+    const id = newId();
     const traceContext: Record<string, string> = {};
     propagation.inject(context.active(), traceContext);
     try {

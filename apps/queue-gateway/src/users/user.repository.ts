@@ -1,4 +1,4 @@
-import type { Database } from '@ticketing/db';
+import { newId, type Database } from '@ticketing/db';
 
 export const USERS_TABLE = 'users';
 /** The unique index on lower(email) (see migrations/20261121000100_users.ts). */
@@ -36,7 +36,7 @@ export function createUserRepository(db: Database): UserRepository {
     async insert({ email, name, passwordHash }) {
       try {
         // No existence check first: two racing sign-ups would both pass it. The unique index decides.
-        const [row] = await db(USERS_TABLE).insert({ email, name, password_hash: passwordHash }).returning<{ id: string }[]>('id');
+        const [row] = await db(USERS_TABLE).insert({ id: newId(), email, name, password_hash: passwordHash }).returning<{ id: string }[]>('id');
         return { ok: true, userId: row.id };
       } catch (error) {
         if (isEmailTaken(error)) return { ok: false, reason: 'EMAIL_TAKEN' };

@@ -1,8 +1,8 @@
 import type { HoldSeatRequest, HoldSeatResponse } from '@ticketing/contracts';
+import { newId } from '@ticketing/db';
 import { ProblemError } from '@ticketing/http';
 import type { NewEvent, OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
-import { randomUUID } from 'node:crypto';
 import { holdRefusal, seatKey } from './reservation.domain';
 import { reservationRepository as reservations, seatRepository as seats, type HoldAttempt } from './seat.repository';
 
@@ -34,7 +34,7 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
     new ProblemError('HOLD_LIMIT_REACHED', `you already hold ${holdLimit} seats on this schedule; pay for or cancel one first`, { limit: holdLimit });
 
   return async function holdSeat(userId: string, { scheduleId, seatNo }: HoldSeatRequest): Promise<HoldSeatResponse> {
-    const reservationId = randomUUID();
+    const reservationId = newId();
     try {
       return await db.transaction(async (trx) => {
         const key = seatKey(scheduleId, seatNo);

@@ -1,7 +1,7 @@
+import { newId } from '@ticketing/db';
 import { NonRetriableError, type EventHandlers, type NewEvent, type OutboxWriter } from '@ticketing/messaging';
 import type { Logger } from '@ticketing/telemetry';
 import type { Knex } from 'knex';
-import { randomUUID } from 'node:crypto';
 import { accountRepository as accounts } from '../wallet/account.repository';
 import { paymentDecisionRepository as decisions, type PaymentDecision } from './payment-decision.repository';
 
@@ -46,7 +46,7 @@ export function debitRequestedHandlers(outbox: OutboxWriter, logger: Logger): Ev
 }
 
 async function decideDebit(trx: Knex.Transaction, { paymentId, userId, amount }: { paymentId: string; userId: string; amount: number }): Promise<PaymentDecision> {
-  const balance = await accounts.debitIfCovered(trx, { transactionId: randomUUID(), userId, kind: 'DEBIT', amount, paymentId });
+  const balance = await accounts.debitIfCovered(trx, { transactionId: newId(), userId, kind: 'DEBIT', amount, paymentId });
   if (balance === undefined) {
     const rejected: PaymentDecision = { paymentId, op: 'DEBIT', outcome: 'REJECTED', userId, amount, balance: (await accounts.find(trx, userId)).balance };
     await decisions.record(trx, rejected);

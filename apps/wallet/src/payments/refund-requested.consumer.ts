@@ -1,6 +1,6 @@
+import { newId } from '@ticketing/db';
 import { NonRetriableError, type EventHandlers, type OutboxWriter } from '@ticketing/messaging';
 import type { Logger } from '@ticketing/telemetry';
-import { randomUUID } from 'node:crypto';
 import { accountRepository as accounts } from '../wallet/account.repository';
 import { paymentDecisionRepository as decisions, type PaymentDecision } from './payment-decision.repository';
 
@@ -34,7 +34,7 @@ export function refundRequestedHandlers(outbox: OutboxWriter, logger: Logger): E
         return;
       }
 
-      const balance = await accounts.credit(trx, { transactionId: randomUUID(), userId: debit.userId, kind: 'REFUND', amount: debit.amount, paymentId });
+      const balance = await accounts.credit(trx, { transactionId: newId(), userId: debit.userId, kind: 'REFUND', amount: debit.amount, paymentId });
       const decision: PaymentDecision = { paymentId, op: 'REFUND', outcome: 'APPLIED', userId: debit.userId, amount: debit.amount, balance };
       await decisions.record(trx, decision);
       await reply(decision);

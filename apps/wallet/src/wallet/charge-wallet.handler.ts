@@ -1,7 +1,7 @@
 import type { ChargeRequest, ChargeResponse } from '@ticketing/contracts';
+import { newId } from '@ticketing/db';
 import { requestFingerprint, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
 import type { Knex } from 'knex';
-import { randomUUID } from 'node:crypto';
 import { accountRepository as accounts } from './account.repository';
 
 export interface ChargeWalletDeps {
@@ -22,7 +22,7 @@ export function createChargeWalletHandler({ db, idempotency }: ChargeWalletDeps)
     if (claim.kind === 'replay') return claim.answer;
     try {
       return await db.transaction(async (trx) => {
-        const transactionId = randomUUID();
+        const transactionId = newId();
         const balance = await accounts.credit(trx, { transactionId, userId, kind: 'CHARGE', amount: request.amount, idempotencyKey });
         const answer: StoredAnswer = { status: 201, body: { transactionId, amount: request.amount, balance } satisfies ChargeResponse };
         await claim.complete(trx, answer);
