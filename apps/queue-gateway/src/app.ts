@@ -1,11 +1,13 @@
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
 import type { Logger, Registry } from '@ticketing/telemetry';
 import swaggerUi from 'swagger-ui-express';
-import { createAccessCheck, type AccessDeps } from './access/access.middleware';
+import { createAccessCheck, type AccessDeps, type AdmissionView } from './access/access.middleware';
 import type { QueueTokens } from './access/queue-token';
 import { forwardingRoutes, type ForwardingDeps } from './forwarding/forwarding.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
-import { queueRoutes, type WaitingRoomPort } from './queue/queue.routes';
+import { presentStatus, queueRoutes, type RoomViewPort, type WaitingRoomPort } from './queue/queue.routes';
+import type { StreamSource } from './queue/status-streams';
+import { createStatusStreams, type StatusStreams } from './queue/status-streams';
 import { createSessionsRouter } from './sessions/sessions.routes';
 import type { SessionTokens } from './sessions/session-token';
 import type { PasswordHasher } from './users/password-hasher';
@@ -20,24 +22,38 @@ export interface AppDeps {
   hasher: PasswordHasher;
   sessionTokens: SessionTokens;
   queueTokens: QueueTokens;
-  waitingRoom: WaitingRoomPort;
+  /** The room in Redis: entering, leaving, exact admission checks. */
+  waitingRoom: WaitingRoomPort & { status(userId: string, ticket: number): Promise<AdmissionView> };
+  /** This process's snapshot of the room: status polls and event streams. */
+  view: RoomViewPort & StreamSource;
+  /** SSE comment interval (tests shorten it). */
+  heartbeatMs?: number;
   internalAuth: InternalAuth;
   adminKey: string;
   upstreams: ForwardingDeps['upstreams'];
   upstreamTimeoutMs: number;
 }
 
-/** Builds the gateway's HTTP app without listening, so tests can run it in-process. */
-export function createApp(deps: AppDeps): HttpApp {
+/**
+ * Builds the gateway's HTTP app without listening, so tests can run it in-process; `streams` are its
+ * open event streams (closed first on shutdown, as they never end by themselves).
+ */
+export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
+  const streams = createStatusStreams({
+    view: deps.view,
+    present: (place) => presentStatus(place, deps.waitingRoom.pollAfterMs(place)),
+    heartbeatMs: deps.heartbeatMs,
+  });
   const accessDeps: AccessDeps = {
     verifySession: (token) => deps.sessionTokens.verify(token),
     queueTokens: deps.queueTokens,
     admission: (userId, ticket) => deps.waitingRoom.status(userId, ticket),
+    admissionFromSnapshot: (userId, ticket) => deps.view.status(userId, ticket),
     adminKey: deps.adminKey,
   };
   const requireAccess = createAccessCheck(accessDeps);
   const openApi = buildOpenApiDocument();
-  return createHttpApp(
+  const http = createHttpApp(
     {
       // No internalAuth here: the gateway is the public entrance; it signs, it does not require.
       logger: deps.logger,
@@ -52,7 +68,8 @@ export function createApp(deps: AppDeps): HttpApp {
       app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(openApi));
       app.use(createUsersRouter({ users: deps.users, hasher: deps.hasher }));
       app.use(createSessionsRouter({ users: deps.users, hasher: deps.hasher, sessionTokens: deps.sessionTokens }));
-      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, waitingRoom: deps.waitingRoom }));
+      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, waitingRoom: deps.waitingRoom, view: deps.view, streams }));
     },
   );
+  return { ...http, streams };
 }

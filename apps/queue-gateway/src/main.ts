@@ -12,6 +12,7 @@ import { createSessionTokens } from './sessions/session-token';
 import { createPasswordHasher } from './users/password-hasher';
 import { createUserRepository } from './users/user.repository';
 import { startAdmissionTicker } from './waiting-room/admission-ticker';
+import { createRoomView } from './waiting-room/room-view';
 import { createWaitingRoom } from './waiting-room/waiting-room.repository';
 
 const SERVICE = 'queue-gateway';
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   const kafkaCheck = kafkaReadiness(kafka);
   const messaging = messagingSettings(config, SERVICE);
   // The waiting room lives in Redis; fail fast on commands while disconnected rather than queueing them.
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Auto-pipelining sends the commands of one event-loop turn (many requests' scripts) in one write.
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const waitingRoom = createWaitingRoom({
     redis,
     keyPrefix: config.QUEUE_KEY_PREFIX,
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
     activeTtlMs: config.ACTIVE_TTL_SECONDS * 1000,
     waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000,
   });
+  const view = createRoomView({ room: waitingRoom, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000 });
   const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
   const consumer = createEventConsumer({
     kafka,
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
     ...messaging.consumer,
     handlers: paymentCompletedHandlers(waitingRoom),
   });
-  const { app, markShuttingDown } = createApp({
+  const { app, markShuttingDown, streams } = createApp({
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), redis: () => redis.ping(), kafka: kafkaCheck.check },
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
     sessionTokens: createSessionTokens({ secret: config.SESSION_JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS, issuer: SERVICE }),
     queueTokens: createQueueTokens({ secret: config.QUEUE_JWT_SECRET }),
     waitingRoom,
+    view,
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     adminKey: config.ADMIN_API_KEY,
     upstreams: {
@@ -64,7 +68,8 @@ async function main(): Promise<void> {
   await redis.connect();
   await relay.start();
   await consumer.start();
-  const ticker = startAdmissionTicker({ waitingRoom, intervalMs: config.ADMISSION_TICK_MS, logger });
+  // Each tick admits and refreshes this process's snapshot, from which polls and streams are answered.
+  const ticker = startAdmissionTicker({ waitingRoom: view, intervalMs: config.ADMISSION_TICK_MS, logger });
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info({ port: server.port, host: config.HOST, maxActive: config.MAX_ACTIVE_USERS }, `${SERVICE} listening`);
 
@@ -72,6 +77,7 @@ async function main(): Promise<void> {
     logger,
     async () => {
       markShuttingDown();
+      streams.closeAll();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await ticker.stop();
       await consumer.stop();

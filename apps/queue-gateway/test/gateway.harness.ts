@@ -10,6 +10,7 @@ import { createApp } from '../src/app';
 import { createSessionTokens } from '../src/sessions/session-token';
 import { createPasswordHasher } from '../src/users/password-hasher';
 import { createUserRepository } from '../src/users/user.repository';
+import { createRoomView } from '../src/waiting-room/room-view';
 import { createWaitingRoom } from '../src/waiting-room/waiting-room.repository';
 
 export const SESSION_SECRET = 'gateway-test-session-secret-0123456789abc';
@@ -20,13 +21,15 @@ const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
  * Two gateway instances (own Redis connections, one shared waiting room) in front of a real upstream
  * service that accepts only gateway-signed calls and echoes who it was told the caller is.
  */
-export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800 } = {}) {
+export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800, snapshotEveryMs = 50, heartbeatMs = 15_000 } = {}) {
   const logger = createLogger('gateway-test', 'silent');
   const database: TestDatabase = await createTestDatabase('gateway');
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
   const keyPrefix = uniqueName('wr');
   const redisClients: Redis[] = [];
   const servers: RunningServer[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const closers: (() => void)[] = [];
 
   const upstreamApp = createHttpApp(
     { logger, metrics: createMetricsRegistry('upstream'), readiness: {}, internalAuth: createInternalAuth(INTERNAL_SECRET) },
@@ -46,7 +49,11 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
     const redis = new Redis(testServers().REDIS_URL);
     redisClients.push(redis);
     const waitingRoom = createWaitingRoom({ redis, keyPrefix, maxActive, activeTtlMs: 300_000, waitingLeaseMs: 60_000 });
-    const { app } = createApp({
+    const view = createRoomView({ room: waitingRoom, waitingLeaseMs: 60_000 });
+    // As the admission ticker does in a running gateway, but without admitting: tests admit when they choose.
+    const refresher = setInterval(() => void view.refresh().catch(() => undefined), snapshotEveryMs);
+    timers.push(refresher);
+    const { app, streams } = createApp({
       logger,
       metrics: createMetricsRegistry('gateway'),
       readiness: {},
@@ -55,6 +62,8 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
       sessionTokens,
       queueTokens: createQueueTokens({ secret: QUEUE_SECRET }),
       waitingRoom,
+      view,
+      heartbeatMs,
       internalAuth: createInternalAuth(INTERNAL_SECRET),
       adminKey: 'test-admin-key',
       upstreams: { 'concert-catalog': upstreamUrl, reservation: upstreamUrl, wallet: walletUrl, payment: upstreamUrl },
@@ -62,7 +71,8 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
     });
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     servers.push(server);
-    return { url: `http://127.0.0.1:${server.port}/api/v1`, waitingRoom };
+    closers.push(() => streams.closeAll());
+    return { url: `http://127.0.0.1:${server.port}/api/v1`, waitingRoom, view, streams };
   }
 
   const a = await startGateway();
@@ -77,7 +87,13 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
     async fan(userId: string = randomUUID()) {
       return { userId, session: (await sessionTokens.issue(userId)).token };
     },
+    /** Both instances take a fresh snapshot now (after a test changed the room by hand). */
+    async refresh() {
+      await Promise.all([a.view.refresh(), b.view.refresh()]);
+    },
     async cleanup() {
+      timers.forEach(clearInterval);
+      closers.forEach((close) => close());
       for (const server of servers.reverse()) await server.close(100);
       const redis = redisClients[0];
       let cursor = '0';

@@ -14,7 +14,10 @@ export interface AdmissionView {
 export interface AccessDeps {
   verifySession(token: string): Promise<{ userId: string }>;
   queueTokens: QueueTokens;
+  /** Exact, from Redis: for routes that act on the admission. */
   admission(userId: string, ticket: number): Promise<AdmissionView>;
+  /** From this process's snapshot of the room where it can be (status polls and event streams). */
+  admissionFromSnapshot(userId: string, ticket: number): Promise<AdmissionView>;
   adminKey: string;
 }
 
@@ -42,7 +45,8 @@ function sameSecret(given: string, expected: string): boolean {
 /**
  * The per-route access check. 401 = no valid credentials (missing, malformed, forged, expired, a queue
  * token of another user); 403 = valid but not allowed (NOT_ADMITTED with position and ETA; not admin).
- * `allowExpired` lets the status route answer an expired queue token with 200 EXPIRED.
+ * `allowExpired` lets the status route answer an expired queue token with 200 EXPIRED; `fromSnapshot`
+ * reads the place from the process's snapshot of the room (a position that may be an upper bound).
  */
 export function createAccessCheck(deps: AccessDeps) {
   const sessions = createVerifiedTokenCache<{ userId: string }>();
@@ -54,7 +58,7 @@ export function createAccessCheck(deps: AccessDeps) {
     return (await sessions.get(match[1], deps.verifySession)).userId;
   }
 
-  return function requireAccess(level: AccessLevel, { allowExpired = false } = {}): RequestHandler {
+  return function requireAccess(level: AccessLevel, { allowExpired = false, fromSnapshot = false } = {}): RequestHandler {
     return async (req, _res, next) => {
       try {
         if (level === 'public') return next();
@@ -74,7 +78,7 @@ export function createAccessCheck(deps: AccessDeps) {
         const claims = await deps.queueTokens.verify(raw);
         // A queue token is only honoured with a session of the same user.
         if (claims.userId !== userId) throw new ProblemError('QUEUE_TOKEN_INVALID', 'the queue token belongs to another user');
-        const admission = await deps.admission(userId, claims.ticket);
+        const admission = await (fromSnapshot ? deps.admissionFromSnapshot : deps.admission)(userId, claims.ticket);
         req.principal = { userId, ticket: claims.ticket, admission };
         if (admission.status === 'EXPIRED' && !allowExpired) {
           throw new ProblemError('QUEUE_TOKEN_EXPIRED', 'the queue token has expired (paid, left or timed out); line up again');

@@ -1,21 +1,28 @@
 import { Router, type Request, type Response } from 'express';
 import type { AdmissionView, RequireAccess } from '../access/access.middleware';
 import type { QueueTokens } from '../access/queue-token';
+import type { StatusStreams } from './status-streams';
 
 /** The waiting room as the queue routes see it (implemented in ../waiting-room). */
 export interface WaitingRoomPort {
   enter(userId: string): Promise<{ ticket: number } & AdmissionView>;
-  /** Where this ticket stands (EXPIRED unless it is the user's current one); renews the waiting lease. */
-  status(userId: string, ticket: number): Promise<AdmissionView>;
   leave(userId: string, ticket: number): Promise<unknown>;
   pollAfterMs(view: AdmissionView): number;
+}
+
+/** This process's view of the room: what polls and streams are answered from (../waiting-room/room-view.ts). */
+export interface RoomViewPort {
+  /** The place a fan who has just entered is shown (the bound later polls show, so it never rises). */
+  entered(userId: string, ticket: number, place: AdmissionView): AdmissionView;
+  forget(ticket: number): void;
 }
 
 export interface QueueRoutesDeps {
   requireAccess: RequireAccess;
   queueTokens: QueueTokens;
   waitingRoom: WaitingRoomPort;
-  heartbeatMs?: number;
+  view: RoomViewPort;
+  streams: StatusStreams;
 }
 
 /** The public shape of a place in the line: an ACTIVE user has no position, a WAITING one no activeUntil. */
@@ -29,20 +36,22 @@ export function presentStatus(view: AdmissionView, pollAfterMs: number) {
   };
 }
 
-export function queueRoutes({ requireAccess, queueTokens, waitingRoom, heartbeatMs = 15_000 }: QueueRoutesDeps): Router {
+export function queueRoutes({ requireAccess, queueTokens, waitingRoom, view, streams }: QueueRoutesDeps): Router {
   const router = Router();
   const principal = (req: Request) => req.principal as { userId: string; ticket: number; admission: AdmissionView };
 
   // Entering is cheap on purpose: no password hash here, only the session signature and one Redis script.
   router.post('/api/v1/queue/tokens', requireAccess('user'), async (req, res) => {
     const userId = req.principal!.userId!;
-    const place = await waitingRoom.enter(userId);
-    const queueToken = await queueTokens.issue({ userId, ticket: place.ticket });
+    const { ticket, ...entry } = await waitingRoom.enter(userId);
+    const place = view.entered(userId, ticket, entry);
+    const queueToken = await queueTokens.issue({ userId, ticket });
     res.status(201).json({ queueToken, ...presentStatus(place, waitingRoom.pollAfterMs(place)) });
   });
 
-  // The status route answers an expired token with 200 EXPIRED, so a client learns it must line up again.
-  router.get('/api/v1/queue/status', requireAccess('queue', { allowExpired: true }), (req, res) => {
+  // Answered from this process's snapshot of the room (the access check reads it); an expired token gets
+  // 200 EXPIRED, so a client learns it must line up again.
+  router.get('/api/v1/queue/status', requireAccess('queue', { allowExpired: true, fromSnapshot: true }), (req, res) => {
     const { admission } = principal(req);
     res.set('cache-control', 'no-store').json(presentStatus(admission, waitingRoom.pollAfterMs(admission)));
   });
@@ -50,45 +59,15 @@ export function queueRoutes({ requireAccess, queueTokens, waitingRoom, heartbeat
   router.delete('/api/v1/queue/tokens/me', requireAccess('queue'), async (req, res) => {
     const { userId, ticket } = principal(req);
     await waitingRoom.leave(userId, ticket);
+    view.forget(ticket);
     res.status(204).end();
   });
 
-  // Server-sent events: the status again whenever it changes; comments keep proxies from closing an idle stream.
-  router.get('/api/v1/queue/events', requireAccess('queue'), (req: Request, res: Response) => {
+  // Server-sent events: the status again whenever it changes, pushed from each snapshot; an open stream
+  // holds the place like polling (the view renews its lease).
+  router.get('/api/v1/queue/events', requireAccess('queue', { fromSnapshot: true }), (req: Request, res: Response) => {
     const { userId, ticket, admission } = principal(req);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    let last = '';
-    let closed = false;
-    let timer: NodeJS.Timeout | undefined;
-    // Re-read the place as often as a polling client would be told to (often near the head, rarely far
-    // back); reading it also renews the waiting lease, so an open stream holds the place like polling.
-    const schedule = (view: AdmissionView) => {
-      if (!closed) timer = setTimeout(() => waitingRoom.status(userId, ticket).then(send, () => schedule(view)), waitingRoom.pollAfterMs(view));
-    };
-    const send = (view: AdmissionView) => {
-      const data = JSON.stringify(presentStatus(view, waitingRoom.pollAfterMs(view)));
-      if (data !== last) {
-        last = data;
-        res.write(`event: status\ndata: ${data}\n\n`);
-      }
-      if (view.status === 'EXPIRED') close();
-      else schedule(view);
-    };
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearTimeout(timer);
-      clearInterval(heartbeat);
-      res.end();
-    };
-    req.on('close', close);
-    send(admission);
+    streams.open(res, { userId, ticket, first: admission });
   });
 
   return router;

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { admissionRate, etaSeconds, fallbackAdmissionRate, pollAfterMs } from './eta';
+import { parseSnapshotReply, type RoomSnapshot } from './room-snapshot';
 import { defineWaitingRoomScripts, LEASE_CODE_UNIT_MS, MAX_WAITING_LEASE_MS, userMember, waitingRoomKeys, type WaitingRoomKeys } from './waiting-room.scripts';
 
 export interface WaitingRoomOptions {
@@ -52,6 +53,15 @@ export interface AdmitResult {
   expiredActive: number;
 }
 
+/** A snapshot and the tickets that left since the caller's last read of the gone stream. */
+export interface SnapshotRead {
+  snapshot: RoomSnapshot;
+  /** Tickets that left or lost their slot (leave, expireUser) after `goneAfter`. */
+  gone: number[];
+  /** Pass this as `goneAfter` next time. */
+  goneCursor: string;
+}
+
 export interface WaitingRoomStats {
   waiting: number;
   active: number;
@@ -70,7 +80,9 @@ const optionalNumber = (value: unknown): number => (value === '' || value === nu
  */
 export function createWaitingRoom(options: WaitingRoomOptions) {
   const { redis, maxActive, activeTtlMs, waitingLeaseMs, now = Date.now, rateWindowMs = 60_000 } = options;
-  const sweepBatch = options.sweepBatch ?? { min: 1_000, max: 50_000 };
+  // The slice swept per tick is bounded whatever the line's length, so a tick never holds Redis long;
+  // a long line is visited over several leases (a lapsed waiter is still never admitted: see ADMIT).
+  const sweepBatch = options.sweepBatch ?? { min: 1_000, max: 2_000 };
   if (!Number.isInteger(maxActive) || maxActive < 0) throw new RangeError(`maxActive must be a whole number >= 0, got ${maxActive}`);
   if (!(activeTtlMs > 0)) throw new RangeError(`activeTtlMs must be > 0, got ${activeTtlMs}`);
   if (!(waitingLeaseMs >= LEASE_CODE_UNIT_MS && waitingLeaseMs <= MAX_WAITING_LEASE_MS)) {
@@ -95,9 +107,52 @@ export function createWaitingRoom(options: WaitingRoomOptions) {
   }
 
   const isTicket = (ticket: number) => Number.isSafeInteger(ticket) && ticket > 0;
+  const measuredRate = (decayed: number, observedMs: number) => admissionRate({ decayed, observedMs }, rateWindowMs);
+
+  const runAdmit = async (goneAfter: string) =>
+    (await scripts.waitingRoomAdmit(
+      keys.line, keys.active, keys.tickets, keys.meta, keys.seq, keys.gone,
+      now(), maxActive, activeTtlMs, leaseUnits, waitingLeaseMs, rateWindowMs, sweepBatch.min, sweepBatch.max, goneAfter,
+    )) as unknown[];
+
+  /**
+   * `status` for many fans in one script call (renewing each current waiter's lease). Positions are
+   * exact (ZRANK) when `withPosition`, else a WAITING place has position 0 and only says the ticket is current.
+   */
+  async function statusMany(fans: { userId: string; ticket: number }[], { withPosition = true } = {}): Promise<Place[]> {
+    const args: (string | number | Buffer)[] = [];
+    for (const { userId, ticket } of fans) if (isTicket(ticket)) args.push(userMember(userId), ticket);
+    const replies = args.length
+      ? ((await scripts.waitingRoomStatus(keys.line, keys.active, keys.tickets, keys.meta, now(), leaseUnits, withPosition ? '1' : '0', ...args)) as unknown[][])
+      : [];
+    let next = 0;
+    return fans.map(({ ticket }): Place => {
+      if (!isTicket(ticket)) return { status: 'EXPIRED' };
+      const reply = replies[next++];
+      switch (toNumber(reply[0])) {
+        case 1:
+          return withPosition ? waiting(toNumber(reply[1]), reply[2], reply[3]) : { status: 'WAITING', position: 0, etaSeconds: 0, admissionRatePerSecond: null };
+        case 2:
+          return { status: 'ACTIVE', activeUntil: toNumber(reply[1]) };
+        default:
+          return { status: 'EXPIRED' };
+      }
+    });
+  }
+
+  function readSnapshot(snapshotReply: unknown[], goneReply: unknown[]): SnapshotRead {
+    return { snapshot: parseSnapshotReply(snapshotReply, measuredRate), goneCursor: String(goneReply[0]), gone: goneReply.slice(1).map(toNumber) };
+  }
 
   return {
     keys,
+    statusMany,
+
+    /** A WAITING place at `position` with its ETA from the measured rate (or the guess before one is measured). */
+    waitingPlace(position: number, admissionRatePerSecond: number | null): WaitingPlace {
+      const rate = admissionRatePerSecond && admissionRatePerSecond > 0 ? admissionRatePerSecond : fallbackRate;
+      return { status: 'WAITING', position, etaSeconds: etaSeconds(position, rate), admissionRatePerSecond };
+    },
 
     /**
      * Lines the user up, or returns the place they already hold (renewing the lease); a user whose
@@ -115,41 +170,24 @@ export function createWaitingRoom(options: WaitingRoomOptions) {
 
     /** Where this ticket stands; any ticket but the user's current one is EXPIRED. Polling renews the lease. */
     async status(userId: string, ticket: number): Promise<Place> {
-      if (!isTicket(ticket)) return { status: 'EXPIRED' };
-      const reply = (await scripts.waitingRoomStatus(
-        keys.line, keys.active, keys.tickets, keys.meta,
-        userMember(userId), ticket, now(), leaseUnits, '1',
-      )) as unknown[];
-      switch (toNumber(reply[0])) {
-        case 1:
-          return waiting(toNumber(reply[1]), reply[2], reply[3]);
-        case 2:
-          return { status: 'ACTIVE', activeUntil: toNumber(reply[1]) };
-        default:
-          return { status: 'EXPIRED' };
-      }
+      return (await statusMany([{ userId, ticket }]))[0];
     },
 
     /** Renews the waiting lease (an open event stream); false once the ticket is no longer current. */
     async keepAlive(userId: string, ticket: number): Promise<boolean> {
-      if (!isTicket(ticket)) return false;
-      const reply = (await scripts.waitingRoomStatus(
-        keys.line, keys.active, keys.tickets, keys.meta,
-        userMember(userId), ticket, now(), leaseUnits, '0',
-      )) as unknown[];
-      return toNumber(reply[0]) !== 0;
+      return (await statusMany([{ userId, ticket }], { withPosition: false }))[0].status !== 'EXPIRED';
     },
 
     /** Leaves the line, or gives up the active slot; false (and no change) if the ticket is not current. */
     async leave(userId: string, ticket: number): Promise<boolean> {
       if (!isTicket(ticket)) return false;
-      const left = await scripts.waitingRoomLeave(keys.line, keys.active, keys.tickets, userMember(userId), ticket);
+      const left = await scripts.waitingRoomLeave(keys.line, keys.active, keys.tickets, keys.gone, userMember(userId), ticket);
       return toNumber(left) !== 0;
     },
 
     /** Ends whatever ticket the user holds, at once (payment.completed); the slot is refilled on the next tick. */
     async expireUser(userId: string): Promise<boolean> {
-      const expired = await scripts.waitingRoomExpireUser(keys.line, keys.active, keys.tickets, userMember(userId));
+      const expired = await scripts.waitingRoomExpireUser(keys.line, keys.active, keys.tickets, keys.gone, userMember(userId));
       return toNumber(expired) === 1;
     },
 
@@ -158,11 +196,20 @@ export function createWaitingRoom(options: WaitingRoomOptions) {
      * `maxActive − active` from the head of the line in ticket order, and updates the admission rate.
      */
     async admit(): Promise<AdmitResult> {
-      const reply = (await scripts.waitingRoomAdmit(
-        keys.line, keys.active, keys.tickets, keys.meta,
-        now(), maxActive, activeTtlMs, leaseUnits, waitingLeaseMs, rateWindowMs, sweepBatch.min, sweepBatch.max,
-      )) as unknown[];
+      const reply = await runAdmit('');
       return { admitted: toNumber(reply[0]), droppedWaiters: toNumber(reply[1]), expiredActive: toNumber(reply[2]) };
+    },
+
+    /** `admit()` and, in the same atomic step, the room's snapshot and the departures after `goneAfter`. */
+    async admitAndSnapshot(goneAfter: string): Promise<AdmitResult & SnapshotRead> {
+      const reply = await runAdmit(goneAfter);
+      return { admitted: toNumber(reply[0]), droppedWaiters: toNumber(reply[1]), expiredActive: toNumber(reply[2]), ...readSnapshot(reply[3] as unknown[], reply[4] as unknown[]) };
+    },
+
+    /** The room's snapshot without admitting anybody. */
+    async snapshot(goneAfter: string): Promise<SnapshotRead> {
+      const reply = (await scripts.waitingRoomSnapshot(keys.seq, keys.line, keys.active, keys.meta, keys.gone, now(), goneAfter)) as unknown[];
+      return readSnapshot(reply[0] as unknown[], reply[1] as unknown[]);
     },
 
     /** Counts (waiting includes lapsed waiters not yet swept) and the measured admission rate. */

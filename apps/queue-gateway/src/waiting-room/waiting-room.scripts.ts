@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { CHECKPOINT_GRIDS } from './room-snapshot';
 
 /*
  * Data layout (all keys share the hash tag `{<prefix>}`, so they sit in one Redis Cluster slot and
@@ -11,6 +12,8 @@ import type { Cluster, Redis } from 'ioredis';
  *   {p}:active   zset    member = user id bytes, score = active-until (ms). Small: at most MAX_ACTIVE_USERS.
  *   {p}:tickets  hash    member = user id bytes → ticket of an active user (the line's score no longer has it).
  *   {p}:meta     hash    admission rate state and the lease sweep cursor.
+ *   {p}:gone     stream  tickets that left the line or lost their slot by leave/expire (capped): gateways read
+ *                        it with each snapshot so a fan they answer from memory learns of it within a tick.
  *
  * Why the lease lives in the score: a second sorted set by lease expiry doubles the memory per waiter
  * (~255 B measured). Refreshing the fraction never changes the order (neighbours' tickets are whole
@@ -46,6 +49,60 @@ local function lapsed(code, now_code, lease_units)
 end
 `;
 
+/** Capped length of the gone stream: departures kept for gateways to pick up with their next snapshot. */
+export const GONE_STREAM_MAX = 10_000;
+
+/*
+ * The room's snapshot (see room-snapshot.ts): {now, head|-1, seq, waiting, active, rate, observed, n, c1, r1, ...}
+ * with checkpoint ranks on fixed grids above the head (CHECKPOINT_GRIDS), each one ZCOUNT (O(log N)),
+ * so its cost is bounded by the grids, not by the length of the line. Then the gone stream after `gone_after`.
+ */
+const SNAPSHOT = `
+local GRIDS = {${CHECKPOINT_GRIDS.map((g) => `{${g.spacing}, ${g.count}}`).join(', ')}}
+local function snapshot(seq_key, line, active, meta, now)
+  local first = redis.call('ZRANGE', line, 0, 0, 'WITHSCORES')
+  local head = -1
+  if #first > 0 then head = math.floor(tonumber(first[2])) end
+  local seq = tonumber(redis.call('GET', seq_key) or '0')
+  local rate = redis.call('HMGET', meta, 'rate', 'observed')
+  local out = {now, head, seq, redis.call('ZCARD', line), redis.call('ZCARD', active), rate[1] or '', rate[2] or '', 0}
+  if head >= 0 then
+    local seen, points = {}, {}
+    for _, grid in ipairs(GRIDS) do
+      local spacing, count = grid[1], grid[2]
+      local start = (math.floor(head / spacing) + 1) * spacing
+      for i = 0, count - 1 do
+        local c = start + i * spacing
+        if c > seq then break end
+        if not seen[c] then
+          seen[c] = true
+          points[#points + 1] = c
+        end
+      end
+    end
+    table.sort(points)
+    for i = 1, #points do
+      out[#out + 1] = points[i]
+      out[#out + 1] = redis.call('ZCOUNT', line, '-inf', '(' .. points[i])
+    end
+    out[8] = #points
+  end
+  return out
+end
+local function gone_after(gone, after)
+  local entries = redis.call('XRANGE', gone, '(' .. after, '+', 'COUNT', ${GONE_STREAM_MAX})
+  local out = {after}
+  for i = 1, #entries do
+    out[#out + 1] = entries[i][2][2]
+    out[1] = entries[i][1]
+  end
+  return out
+end
+local function record_gone(gone, ticket)
+  redis.call('XADD', gone, 'MAXLEN', '~', ${GONE_STREAM_MAX}, '*', 't', ticket)
+end
+`;
+
 /**
  * KEYS: seq, line, active, tickets, meta. ARGV: member, now, leaseUnits.
  * Returns {ticket, 2, activeUntil} for an active user, else {ticket, 1, position, rate, observedMs}.
@@ -78,66 +135,90 @@ return {ticket, 1, redis.call('ZRANK', KEYS[2], member) + 1, rate[1] or '', rate
 `;
 
 /**
- * KEYS: line, active, tickets, meta. ARGV: member, ticket, now, leaseUnits, withPosition ('1' | '0').
- * Renews a current waiter's lease. Returns {0} expired, {2, activeUntil}, or {1, position, rate, observedMs}
- * ({1} without withPosition).
+ * KEYS: line, active, tickets, meta. ARGV: now, leaseUnits, withPosition ('1' | '0'), then member, ticket pairs.
+ * For each pair: where that ticket stands, renewing a current waiter's lease (a lapsed one is removed).
+ * Returns per pair {0} expired, {2, activeUntil}, or {1, position, rate, observedMs} ({1} without
+ * withPosition). Many fans in one call: the gateway batches the renewals and look-ups of a moment.
  */
 const STATUS = `${PRELUDE}
-local member, ticket, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local active_until = redis.call('ZSCORE', KEYS[2], member)
-if active_until then
-  active_until = tonumber(active_until)
-  if active_until > now and tonumber(redis.call('HGET', KEYS[3], member)) == ticket then return {2, active_until} end
-  return {0}
-end
-local score = redis.call('ZSCORE', KEYS[1], member)
-if not score then return {0} end
-local t, code = split_score(tonumber(score))
-if t ~= ticket then return {0} end
+local now, lease_units, with_position = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
 local now_code = lease_code(now)
-if lapsed(code, now_code, tonumber(ARGV[4])) then
-  redis.call('ZREM', KEYS[1], member)
-  return {0}
+local rate
+local out = {}
+for i = 4, #ARGV, 2 do
+  local member, ticket = ARGV[i], tonumber(ARGV[i + 1])
+  local answer = {0}
+  local active_until = redis.call('ZSCORE', KEYS[2], member)
+  if active_until then
+    active_until = tonumber(active_until)
+    if active_until > now and tonumber(redis.call('HGET', KEYS[3], member)) == ticket then answer = {2, active_until} end
+  else
+    local score = redis.call('ZSCORE', KEYS[1], member)
+    if score then
+      local t, code = split_score(tonumber(score))
+      if t == ticket then
+        if lapsed(code, now_code, lease_units) then
+          redis.call('ZREM', KEYS[1], member)
+        else
+          if code ~= now_code then redis.call('ZADD', KEYS[1], 'XX', line_score(t, now_code), member) end
+          if with_position then
+            rate = rate or redis.call('HMGET', KEYS[4], 'rate', 'observed')
+            answer = {1, redis.call('ZRANK', KEYS[1], member) + 1, rate[1] or '', rate[2] or ''}
+          else
+            answer = {1}
+          end
+        end
+      end
+    end
+  end
+  out[#out + 1] = answer
 end
-if code ~= now_code then redis.call('ZADD', KEYS[1], 'XX', line_score(t, now_code), member) end
-if ARGV[5] ~= '1' then return {1} end
-local rate = redis.call('HMGET', KEYS[4], 'rate', 'observed')
-return {1, redis.call('ZRANK', KEYS[1], member) + 1, rate[1] or '', rate[2] or ''}
+return out
 `;
 
-/** KEYS: line, active, tickets. ARGV: member, ticket. Returns 1 left the line, 2 gave up a slot, 0 not current. */
-const LEAVE = `
+/** KEYS: line, active, tickets, gone. ARGV: member, ticket. Returns 1 left the line, 2 gave up a slot, 0 not current. */
+const LEAVE = `${SNAPSHOT}
 local member, ticket = ARGV[1], tonumber(ARGV[2])
 if redis.call('ZSCORE', KEYS[2], member) then
   if tonumber(redis.call('HGET', KEYS[3], member)) ~= ticket then return 0 end
   redis.call('ZREM', KEYS[2], member)
   redis.call('HDEL', KEYS[3], member)
+  record_gone(KEYS[4], ticket)
   return 2
 end
 local score = redis.call('ZSCORE', KEYS[1], member)
 if score and math.floor(tonumber(score)) == ticket then
   redis.call('ZREM', KEYS[1], member)
+  record_gone(KEYS[4], ticket)
   return 1
 end
 return 0
 `;
 
-/** KEYS: line, active, tickets. ARGV: member. Whatever ticket the user holds ends now; returns 1 if one did. */
-const EXPIRE_USER = `
-local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-if removed > 0 then return 1 end
+/** KEYS: line, active, tickets, gone. ARGV: member. Whatever ticket the user holds ends now; returns 1 if one did. */
+const EXPIRE_USER = `${SNAPSHOT}
+local member = ARGV[1]
+local ticket = redis.call('HGET', KEYS[3], member)
+local score = redis.call('ZSCORE', KEYS[1], member)
+if score then ticket = math.floor(tonumber(score)) end
+local removed = redis.call('ZREM', KEYS[1], member) + redis.call('ZREM', KEYS[2], member)
+redis.call('HDEL', KEYS[3], member)
+if removed > 0 then
+  if ticket then record_gone(KEYS[4], ticket) end
+  return 1
+end
 return 0
 `;
 
 /**
- * KEYS: line, active, tickets, meta.
- * ARGV: now, maxActive, activeTtlMs, leaseUnits, leaseMs, rateWindowMs, sweepMin, sweepMax.
+ * KEYS: line, active, tickets, meta, seq, gone.
+ * ARGV: now, maxActive, activeTtlMs, leaseUnits, leaseMs, rateWindowMs, sweepMin, sweepMax, goneAfter ('' = no snapshot).
  * One atomic step, so any number of gateways may call it at once: drop ran-out slots, sweep a slice of
  * the line for lapsed leases, fill free slots from the head in ticket order, update the admission rate.
- * Returns {admitted, droppedWaiters, expiredActive}.
+ * Its cost is bounded by the slots filled, the slice swept and the snapshot's grids, whatever the line's length.
+ * Returns {admitted, droppedWaiters, expiredActive} and, with goneAfter, {.., snapshot, gone}.
  */
-const ADMIT = `${PRELUDE}
+const ADMIT = `${PRELUDE}${SNAPSHOT}
 local now, max_active, active_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local lease_units, lease_ms, window_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local sweep_min, sweep_max = tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -213,7 +294,13 @@ local backlog = 0
 if redis.call('ZCARD', KEYS[1]) > 0 then backlog = 1 end
 redis.call('HSET', KEYS[4], 'at', now, 'backlog', backlog, 'rate', rate, 'observed', observed, 'sweptAt', now, 'cursor', cursor)
 if admitted > 0 then redis.call('HINCRBY', KEYS[4], 'admitted', admitted) end
-return {admitted, dropped, #ran_out}
+if ARGV[9] == '' then return {admitted, dropped, #ran_out} end
+return {admitted, dropped, #ran_out, snapshot(KEYS[5], KEYS[1], KEYS[2], KEYS[4], now), gone_after(KEYS[6], ARGV[9])}
+`;
+
+/** KEYS: seq, line, active, meta, gone. ARGV: now, goneAfter. The snapshot without admitting: {snapshot, gone}. */
+const SNAPSHOT_READ = `${SNAPSHOT}
+return {snapshot(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[1])), gone_after(KEYS[5], ARGV[2])}
 `;
 
 /** KEYS: line, active, meta. Returns {waiting, active, rate, observedMs, admittedTotal}. */
@@ -228,13 +315,14 @@ export interface WaitingRoomKeys {
   active: string;
   tickets: string;
   meta: string;
+  gone: string;
 }
 
 /** The keys of one waiting room; the hash tag keeps them in one cluster slot. */
 export function waitingRoomKeys(prefix: string): WaitingRoomKeys {
   if (!/^[^{}\s]+$/.test(prefix)) throw new Error(`waiting room key prefix must be non-empty without braces or spaces: ${JSON.stringify(prefix)}`);
   const tag = `{${prefix}}`;
-  return { seq: `${tag}:seq`, line: `${tag}:line`, active: `${tag}:active`, tickets: `${tag}:tickets`, meta: `${tag}:meta` };
+  return { seq: `${tag}:seq`, line: `${tag}:line`, active: `${tag}:active`, tickets: `${tag}:tickets`, meta: `${tag}:meta`, gone: `${tag}:gone` };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -251,9 +339,10 @@ type Run = (...args: Arg[]) => Promise<unknown>;
 const DEFINITIONS = {
   waitingRoomEnter: { lua: ENTER, numberOfKeys: 5 },
   waitingRoomStatus: { lua: STATUS, numberOfKeys: 4 },
-  waitingRoomLeave: { lua: LEAVE, numberOfKeys: 3 },
-  waitingRoomExpireUser: { lua: EXPIRE_USER, numberOfKeys: 3 },
-  waitingRoomAdmit: { lua: ADMIT, numberOfKeys: 4 },
+  waitingRoomLeave: { lua: LEAVE, numberOfKeys: 4 },
+  waitingRoomExpireUser: { lua: EXPIRE_USER, numberOfKeys: 4 },
+  waitingRoomAdmit: { lua: ADMIT, numberOfKeys: 6 },
+  waitingRoomSnapshot: { lua: SNAPSHOT_READ, numberOfKeys: 5, readOnly: true },
   waitingRoomStats: { lua: STATS, numberOfKeys: 3, readOnly: true },
 } as const;
 
