@@ -1,3 +1,4 @@
 export * from './processes';
 export * from './servers';
 export * from './wait';
+export * from './redis-server';
