@@ -47,6 +47,17 @@ export const commonSchema = z.object({
   /** How often each relay vacuums its outbox table (0 = leave it to autovacuum). */
   OUTBOX_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  /** Published outbox rows are kept this long (for inspection), then purged. */
+  OUTBOX_RETENTION_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(3_600_000),
+  /**
+   * How long the idempotent consumers keep a message id to recognise a redelivery. Must exceed the
+   * topics' log retention (4 h on the local and compose brokers) and a crashed writer's time to re-send.
+   */
+  PROCESSED_MESSAGES_RETENTION_MS: z.coerce.number().int().min(60_000).max(90 * 86_400_000).default(86_400_000),
+  /** How often the outbox and processed-message purges run; each round deletes everything past retention. */
+  MESSAGING_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** Rows per delete statement of those purges (a round goes on while statements come back full). */
+  MESSAGING_PURGE_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(5_000),
   /** A consumer silent this long (crashed) loses its partitions to the others; the broker's minimum is 6 s. */
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),

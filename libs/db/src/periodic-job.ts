@@ -22,7 +22,8 @@ export function createPeriodicJob({
   name: string;
   intervalMs: number;
   logger: Logger;
-  run: () => Promise<unknown>;
+  /** One round; `signal` is aborted by stop(), so a long round (a purge working through a backlog) can end early. */
+  run: (signal: AbortSignal) => Promise<unknown>;
   /** Also run a round at once on start, rather than only after the first interval. */
   runAtStart?: boolean;
 }): PeriodicJob {
@@ -30,9 +31,10 @@ export function createPeriodicJob({
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<unknown> = Promise.resolve();
   let running = false;
+  let stopping = new AbortController();
 
   function round(): void {
-    inFlight = run()
+    inFlight = run(stopping.signal)
       .catch((error: unknown) => log.error({ err: error }, `${name} failed; trying again on the next round`))
       .finally(schedule);
   }
@@ -47,11 +49,13 @@ export function createPeriodicJob({
     start() {
       if (running) return;
       running = true;
+      stopping = new AbortController();
       if (runAtStart) round();
       else schedule();
     },
     async stop() {
       running = false;
+      stopping.abort();
       if (timer) clearTimeout(timer);
       await inFlight;
     },

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { decodeEvent, type AnyEnvelope } from './codec';
 import { ContractViolationError, MessagingError } from './errors';
 import { PRODUCER_DEFAULTS } from './kafka';
+import { createProcessedMessagesPurge } from './retention';
 import { PROCESSED_TABLE } from './schema';
 import { withConsumerSpan } from './tracing';
 
@@ -36,10 +37,24 @@ export interface EventConsumerOptions {
   maxBatchSize?: number;
   fromBeginning?: boolean;
   /**
+   * How long the broker may hold a fetch that finds nothing new (default 1 s). A message that arrives
+   * meanwhile is returned at once, so this sets what an idle consumer costs, not the latency: every
+   * fetch lists and answers every assigned partition (54 for a consumer of nine topics).
+   */
+  maxWaitTimeInMs?: number;
+  /**
    * How long the group waits for a silent member before giving its partitions to others (kafkajs'
    * default is 30 s, which stalls those partitions that long after a crash). Heartbeats go every tenth of it.
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long message ids are kept to recognise a redelivery (default 24 h), purged every
+   * `processedPurgeIntervalMs` (default 60 s). Keep ids longer than a copy can still arrive: the
+   * topics' log retention and a crashed writer's time to re-send.
+   */
+  processedRetentionMs?: number;
+  processedPurgeIntervalMs?: number;
+  processedPurgeBatchSize?: number;
   onProcessed?: (event: AnyEnvelope, outcome: 'applied' | 'duplicate') => void;
   onDeadLettered?: (reason: string, where: { topic: string; partition: number; message: KafkaMessage }) => void;
 }
@@ -76,6 +91,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   const topicToType = new Map(types.map((type) => [topicFor(type, topicPrefix), type]));
   let consumer: Consumer | undefined;
   let dlqProducer: Producer | undefined;
+  const purge = createProcessedMessagesPurge({
+    db,
+    logger,
+    retentionMs: options.processedRetentionMs ?? 24 * 60 * 60 * 1000,
+    intervalMs: options.processedPurgeIntervalMs ?? 60_000,
+    batchSize: options.processedPurgeBatchSize,
+  });
 
   function handlerFor(event: AnyEnvelope, topic: string): EventHandler<EventType> {
     const handler = handlers[event.type] as EventHandler<EventType> | undefined;
@@ -217,12 +239,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   return {
     async start() {
+      purge.start();
       dlqProducer = kafka.producer(PRODUCER_DEFAULTS);
       await dlqProducer.connect();
       consumer = kafka.consumer({
         groupId,
         allowAutoTopicCreation: false,
-        maxWaitTimeInMs: 100,
+        maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000,
         retry: { retries: 10 },
         sessionTimeout: sessionTimeoutMs,
         heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 10)),
@@ -236,6 +259,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       });
     },
     async stop() {
+      await purge.stop();
       await consumer?.disconnect();
       await dlqProducer?.disconnect();
       consumer = undefined;

@@ -4,5 +4,6 @@ export * from './event-consumer';
 export * from './kafka';
 export * from './outbox';
 export * from './outbox-relay';
+export * from './retention';
 export * from './schema';
 export * from './settings';

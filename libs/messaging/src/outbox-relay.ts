@@ -1,8 +1,10 @@
+import { createPeriodicJob } from '@ticketing/db';
 import type { Logger } from '@ticketing/telemetry';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { PRODUCER_DEFAULTS } from './kafka';
+import { purgePublishedOutbox } from './retention';
 import { OUTBOX_CHANNEL, OUTBOX_TABLE } from './schema';
 import { endSpan, startProducerSpan } from './tracing';
 
@@ -29,6 +31,10 @@ export interface OutboxRelayOptions {
   retryMaxMs?: number;
   /** Published rows are kept this long for inspection, then purged. */
   retentionMs?: number;
+  /** How often the relay deletes published rows past retention (every one of them, in batches). */
+  purgeIntervalMs?: number;
+  /** Rows per delete statement of the purge. */
+  purgeBatchSize?: number;
   /**
    * How often the relay vacuums the outbox (0 = never, leave it to autovacuum). Every published row
    * leaves a dead entry in the pending-rows index until a vacuum; without one, each claim wades
@@ -83,6 +89,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     retryBaseMs = 100,
     retryMaxMs = 30_000,
     retentionMs = 60 * 60 * 1000,
+    purgeIntervalMs = 60_000,
+    purgeBatchSize = 5_000,
     vacuumIntervalMs = 10_000,
     hooks = {},
   } = options;
@@ -93,8 +101,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let loopDone: Promise<void> = Promise.resolve();
   let wakeUp: (() => void) | undefined;
   let pendingWake = false;
-  let purgeTimer: NodeJS.Timeout | undefined;
-  let vacuumTimer: NodeJS.Timeout | undefined;
   let batchInFlight: Promise<number> | undefined;
 
   const wake = () => {
@@ -249,17 +255,22 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  async function purge(): Promise<void> {
-    await db(OUTBOX_TABLE)
-      .whereIn('id', db(OUTBOX_TABLE).select('id').where('published_at', '<', new Date(Date.now() - retentionMs)).limit(10_000))
-      .delete()
-      .catch((error) => log.warn({ err: error }, 'outbox purge failed'));
-  }
+  const purge = createPeriodicJob({
+    name: 'outbox-purge',
+    intervalMs: purgeIntervalMs,
+    logger,
+    run: async (signal) => {
+      const deleted = await purgePublishedOutbox(db, { retentionMs, batchSize: purgeBatchSize, signal });
+      if (deleted > 0) log.debug({ deleted }, 'purged published outbox rows past retention');
+    },
+  });
 
-  /** VACUUM cannot run in a transaction; several relays vacuuming at once simply wait for each other. */
-  async function vacuum(): Promise<void> {
-    await db.raw(`vacuum (analyze) ${OUTBOX_TABLE}`).catch((error) => log.warn({ err: error }, 'outbox vacuum failed'));
-  }
+  // VACUUM cannot run in a transaction; several relays vacuuming at once simply wait for each other.
+  // It also reclaims the rows the purge deleted.
+  const vacuum =
+    vacuumIntervalMs > 0
+      ? createPeriodicJob({ name: 'outbox-vacuum', intervalMs: vacuumIntervalMs, logger, run: async () => void (await db.raw(`vacuum (analyze) ${OUTBOX_TABLE}`)) })
+      : undefined;
 
   return {
     async start() {
@@ -269,12 +280,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       running = true;
       await listen();
       loopDone = loop();
-      purgeTimer = setInterval(() => void purge(), Math.min(retentionMs, 60_000));
-      purgeTimer.unref();
-      if (vacuumIntervalMs > 0) {
-        vacuumTimer = setInterval(() => void vacuum(), vacuumIntervalMs);
-        vacuumTimer.unref();
-      }
+      purge.start();
+      vacuum?.start();
     },
     wake,
     async flush() {
@@ -285,8 +292,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async stop() {
       if (!running) return;
       running = false;
-      clearInterval(purgeTimer);
-      clearInterval(vacuumTimer);
+      await purge.stop();
+      await vacuum?.stop();
       wake();
       await loopDone;
       await this.flush().catch((error) => log.warn({ err: error }, 'final outbox flush failed; rows stay for the next start'));

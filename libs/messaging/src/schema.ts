@@ -32,6 +32,16 @@ export async function createMessagingTables(knex: Knex): Promise<void> {
     t.timestamp('processed_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(['consumer', 'message_id']);
   });
+  await createProcessedMessagesTimeIndex(knex);
+}
+
+/**
+ * The retention purge deletes processed message ids by age; the key is by consumer and id, so
+ * without this index every purge would scan the whole table. Idempotent: services whose first
+ * migration predates it get it from a migration of its own.
+ */
+export async function createProcessedMessagesTimeIndex(knex: Knex): Promise<void> {
+  await knex.raw(`create index if not exists processed_messages_processed_at_idx on ${PROCESSED_TABLE} (processed_at)`);
 }
 
 export async function dropMessagingTables(knex: Knex): Promise<void> {

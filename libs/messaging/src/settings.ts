@@ -12,6 +12,9 @@ export function messagingSettings(config: CommonConfig & { databaseUrl: string }
       pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
       batchSize: config.OUTBOX_BATCH_SIZE,
       vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
+      retentionMs: config.OUTBOX_RETENTION_MS,
+      purgeIntervalMs: config.MESSAGING_PURGE_INTERVAL_MS,
+      purgeBatchSize: config.MESSAGING_PURGE_BATCH_SIZE,
     },
     topicPrefix,
     consumer: {
@@ -19,6 +22,9 @@ export function messagingSettings(config: CommonConfig & { databaseUrl: string }
       topicPrefix,
       maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      processedRetentionMs: config.PROCESSED_MESSAGES_RETENTION_MS,
+      processedPurgeIntervalMs: config.MESSAGING_PURGE_INTERVAL_MS,
+      processedPurgeBatchSize: config.MESSAGING_PURGE_BATCH_SIZE,
     },
   };
 }
