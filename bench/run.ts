@@ -1,14 +1,41 @@
 /**
- * `npm run bench [scenario ...]`: runs the scenarios in bench/scenarios against the running stack
- * (`npm start`), prints one table and writes the same as JSON under bench/results/.
+ * `npm run bench [scenario ...]`: measures the ceilings (bare Node http, express hello, Node + one
+ * Redis script, a pgbench conditional UPDATE), then runs the scenarios in bench/scenarios against the
+ * running stack (`npm start`), one after the other. A scenario that throws becomes a failed row and the
+ * others still run. Prints one table with each row's ratio to its ceiling and the CPU per operation of
+ * every process of the stack, and writes the same as JSON and an SVG chart under bench/results/ (after
+ * every scenario, so an interrupted run keeps what it measured). A run of every scenario also updates
+ * bench/results/latest.json and latest.svg, the copy the README shows.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatTable, type Scenario, type ScenarioResult } from './lib/report';
+import Redis from 'ioredis';
+import { waitingRoomKeys } from '../apps/queue-gateway/src/waiting-room/waiting-room.scripts';
+import { benchConfig } from './lib/bench-config';
+import { measureCeilings } from './lib/ceilings';
+import { chartSpec, type BenchRun } from './lib/chart';
+import { CPU_PROCESSES, LOAD_GENERATOR } from './lib/cpu-meter';
+import { renderSvg } from './lib/render-chart';
+import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, type Scenario, type ScenarioResult } from './lib/report';
 
-async function main() {
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const STACK_PROCESSES = CPU_PROCESSES.filter((p) => p !== LOAD_GENERATOR);
+const resultsDir = path.join(__dirname, 'results');
+
+function withTimeout<T>(work: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still running after ${seconds} s (BENCH_SCENARIO_TIMEOUT_S)`)), seconds * 1_000)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** How many fans a scenario left in the waiting room (none, if it cleaned up after itself). */
+async function roomState(redis: Redis): Promise<string> {
+  const keys = waitingRoomKeys(benchConfig.QUEUE_KEY_PREFIX);
+  const [waiting, active] = await Promise.all([redis.zcard(keys.line), redis.zcard(keys.active)]);
+  return `${waiting} waiting, ${active} active`;
+}
+
+async function loadScenarios(wanted: string[]): Promise<Scenario[]> {
   const dir = path.join(__dirname, 'scenarios');
   const files = readdirSync(dir).filter((f) => f.endsWith('.scenario.ts')).sort();
   const scenarios: Scenario[] = [];
@@ -17,29 +44,97 @@ async function main() {
     if (wanted.length === 0 || wanted.includes(scenario.name)) scenarios.push(scenario);
   }
   if (scenarios.length === 0) throw new Error(`no scenario matches ${wanted.join(', ')}; have ${files.join(', ')}`);
-
-  const results: ScenarioResult[] = [];
-  for (const s of scenarios) {
-    console.log(`▶ ${s.name}: ${s.description}`);
-    const outcome = await s.run();
-    results.push(...(Array.isArray(outcome) ? outcome : [outcome]));
-  }
-  console.log(`\n${formatTable(results)}`);
-  const resultsDir = path.join(__dirname, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-  writeFileSync(file, `${JSON.stringify({ machine, results }, null, 2)}\n`);
-  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
-  // A benchmark reports; it does not fail on a timing. It fails only when a correctness check does.
-  const broken = results.flatMap((r) => r.checks.filter((c) => !c.pass).map((c) => `${r.scenario}: ${c.name}`));
-  if (broken.length) {
-    console.error(`correctness checks failed: ${broken.join('; ')}`);
-    process.exitCode = 1;
-  }
+  return scenarios;
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+async function main() {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const scenarios = await loadScenarios(wanted);
+  const startedAt = new Date().toISOString();
+  const run: BenchRun = {
+    startedAt,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    settings: {
+      scenarios: scenarios.map((s) => s.name),
+      MAX_ACTIVE_USERS: benchConfig.MAX_ACTIVE_USERS,
+      waveFans: benchConfig.waveFans,
+      connections: benchConfig.BENCH_CONNECTIONS,
+      ceilingSeconds: benchConfig.BENCH_CEILING_S,
+      pgbenchClients: benchConfig.pgbenchClients,
+    },
+    ceilings: [],
+    results: [],
+  };
+  mkdirSync(resultsDir, { recursive: true });
+  const base = path.join(resultsDir, startedAt.replace(/[:.]/g, '-'));
+  const judged = () => ({ ...run, results: run.results.map((r) => judgeAgainstCeilings(r, run.ceilings)) });
+  const save = () => writeFileSync(`${base}.json`, `${JSON.stringify(judged(), null, 2)}\n`);
+
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    const final = judged();
+    save();
+    console.log(`\n${formatTable(final.results, { stackProcesses: STACK_PROCESSES })}`);
+    console.log(`\nCPU milliseconds per operation by process, over each row's measured phase (stack = all but ${LOAD_GENERATOR}, the benchmark's own process):\n${formatCpuTable(final.results, CPU_PROCESSES, STACK_PROCESSES)}`);
+    if (final.ceilings.length) console.log(`\nCeilings, same run, same load generator:\n${formatCeilings(final.ceilings)}`);
+    const written = [`${base}.json`];
+    try {
+      const svg = await renderSvg(chartSpec(final));
+      writeFileSync(`${base}.svg`, svg);
+      written.push(`${base}.svg`);
+      if (wanted.length === 0) {
+        writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(final, null, 2)}\n`);
+        writeFileSync(path.join(resultsDir, 'latest.svg'), svg);
+        written.push(path.join(resultsDir, 'latest.{json,svg}'));
+      }
+    } catch (error) {
+      console.error(`could not draw the chart: ${(error as Error).message}`);
+    }
+    console.log(`\nresults written to ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+    // A benchmark reports; it does not fail on a timing. It fails when a correctness check fails or a scenario could not run.
+    const broken = final.results.flatMap((r) => (r.failed ? [`${r.scenario}: FAILED ${r.failed}`] : r.checks.filter((c) => !c.pass).map((c) => `${r.scenario}: ${c.name}`)));
+    if (broken.length) {
+      console.error(`correctness checks failed or scenarios could not run: ${broken.join('; ')}`);
+      process.exitCode = 1;
+    }
+  };
+  // Ctrl-C (or the runner's SIGTERM) still prints and writes what was measured so far.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void finish().finally(() => process.exit(130)));
+
+  if (benchConfig.BENCH_CEILINGS) {
+    run.ceilings = await measureCeilings((line) => console.log(line));
+    save();
+  }
+  const redis = new Redis(benchConfig.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    for (const s of scenarios) {
+      console.log(`▶ ${s.name}: ${s.description}`);
+      const t0 = Date.now();
+      let rows: ScenarioResult[];
+      try {
+        const outcome = await withTimeout(s.run(), benchConfig.BENCH_SCENARIO_TIMEOUT_S, s.name);
+        rows = Array.isArray(outcome) ? outcome : [outcome];
+      } catch (error) {
+        console.error(`  ${s.name} failed: ${(error as Error).stack ?? error}`);
+        rows = [failedResult(s.name, error)];
+      }
+      run.results.push(...rows);
+      save();
+      const room = await roomState(redis).catch((error: Error) => `unknown (${error.message})`);
+      console.log(`  ${s.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${rows.map((r) => (r.failed ? `${r.scenario} FAILED` : `${r.scenario} ${r.throughputPerSecond.toFixed(0)}/s p99 ${r.latencyMs.p99} ms`)).join('; ')}; waiting room after it: ${room}`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  await finish();
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  // Scenarios may leave sockets (keep-alive agents) open; the run is over.
+  .finally(() => process.exit());

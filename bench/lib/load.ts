@@ -1,16 +1,56 @@
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { cpuReport } from './cpu';
+import { createCpuMeter } from './cpu-meter';
+import { latencySummary, type ScenarioResult } from './report';
 
-/** The helpers every HTTP scenario uses: autocannon as a promise, batching, and a bookable date. */
+/** The helpers every HTTP scenario uses: autocannon as a promise, batching, a measurement over several runs, and a bookable date. */
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One autocannon run to its end. */
-export function runAutocannon(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (error, result) => (error ? reject(error) : resolve(result)));
-  });
+/**
+ * One row's measurement, made of one or more autocannon runs (waves of fans): requests and time add
+ * up, percentiles are over every request of every run, and the CPU of every process of the stack is
+ * read before and after each run (extra work inside a run, such as settling, goes in `alsoMeasure`).
+ */
+export function createMeasurement() {
+  const meter = createCpuMeter();
+  const latenciesMs: number[] = [];
+  const totals = { requests: 0, seconds: 0, errors: 0, non2xx: 0, fiveXx: 0 };
+  return {
+    async run(opts: autocannon.Options, alsoMeasure?: (result: autocannon.Result) => Promise<void>): Promise<autocannon.Result> {
+      return meter.measure(async () => {
+        const result = await new Promise<autocannon.Result>((resolve, reject) => {
+          const instance = autocannon(opts, (error, r) => (error ? reject(error) : resolve(r)));
+          instance.on('response', (_client, _status, _bytes, responseTime: number) => void latenciesMs.push(responseTime));
+        });
+        totals.requests += result.requests.total;
+        totals.seconds += result.duration;
+        totals.errors += result.errors + result.timeouts;
+        totals.non2xx += result.non2xx;
+        totals.fiveXx += result['5xx'];
+        await alsoMeasure?.(result);
+        return result;
+      });
+    },
+    /** Some other measured work (not autocannon's), counted into the CPU only. */
+    measure: <T>(work: () => Promise<T>) => meter.measure(work),
+    totals,
+    latenciesMs,
+    /** The numbers of a row; `operations` defaults to the requests made. */
+    summary(operations = totals.requests): Pick<ScenarioResult, 'operations' | 'durationSeconds' | 'throughputPerSecond' | 'latencyMs' | 'cpu'> {
+      return {
+        operations,
+        durationSeconds: Math.round(totals.seconds * 100) / 100,
+        throughputPerSecond: totals.seconds > 0 ? operations / totals.seconds : 0,
+        latencyMs: latencySummary(latenciesMs),
+        cpu: cpuReport(meter.used, operations),
+      };
+    },
+    close: () => meter.close(),
+  };
 }
+export type Measurement = ReturnType<typeof createMeasurement>;
 
 /** Runs `work` over `items`, `width` at a time. */
 export async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -8,6 +8,8 @@ import { createKafka, createMessagingTables, createOutboxRelay, createOutboxWrit
 import { createLogger } from '@ticketing/telemetry';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
+import { cpuReport } from '../lib/cpu';
+import { createCpuMeter } from '../lib/cpu-meter';
 import { latencySummary, type Scenario } from '../lib/report';
 
 const config = loadConfig(
@@ -90,49 +92,53 @@ export const scenario: Scenario = {
       const total = Math.round(config.BENCH_RATE * (config.BENCH_DURATION_S + config.BENCH_WARMUP_S));
       let errors = 0;
       let issued = 0;
-      const inFlight = new Set<Promise<void>>();
-      const start = now();
-      // Open loop: issue on schedule whatever the latency, so a slow pipeline shows up as latency.
-      while (issued < total) {
-        const due = Math.min(total, Math.floor(((now() - start) / 1000) * config.BENCH_RATE));
-        for (; issued < due; issued++) {
-          const key = keys[issued % KEYS];
-          const seq = (seqs.get(key) ?? 0) + 1;
-          seqs.set(key, seq);
-          const p = (lastWrite.get(key) ?? Promise.resolve())
-            .then(() => db.transaction((trx) =>
-              outbox.append(trx, {
-                type: 'reservation.held',
-                key,
-                payload: {
-                  reservationId: key,
-                  scheduleId: key,
-                  seatNo: 1,
-                  userId: key,
-                  seatVersion: seq,
-                  price: 1000,
-                  holdExpiresAt: new Date(Date.now() + 300_000).toISOString(),
-                },
-              }),
-            ))
-            .then(([event]) => void committedAt.set(event.id, now()))
-            .catch(() => void errors++)
-            .finally(() => inFlight.delete(p));
-          inFlight.add(p);
-          lastWrite.set(key, p);
-        }
-        await new Promise((r) => setTimeout(r, 2));
-      }
-      await Promise.all(inFlight);
-      const writeSeconds = (now() - start) / 1000;
-
-      const deadline = Date.now() + 60_000;
+      let writeSeconds = 0;
       let effects = 0;
-      while (Date.now() < deadline) {
-        effects = Number((await db('effects').count({ n: '*' }).first())?.n);
-        if (effects >= committedAt.size) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const inFlight = new Set<Promise<void>>();
+      const meter = createCpuMeter();
+      await meter.measure(async () => {
+        const start = now();
+        // Open loop: issue on schedule whatever the latency, so a slow pipeline shows up as latency.
+        while (issued < total) {
+          const due = Math.min(total, Math.floor(((now() - start) / 1000) * config.BENCH_RATE));
+          for (; issued < due; issued++) {
+            const key = keys[issued % KEYS];
+            const seq = (seqs.get(key) ?? 0) + 1;
+            seqs.set(key, seq);
+            const p = (lastWrite.get(key) ?? Promise.resolve())
+              .then(() => db.transaction((trx) =>
+                outbox.append(trx, {
+                  type: 'reservation.held',
+                  key,
+                  payload: {
+                    reservationId: key,
+                    scheduleId: key,
+                    seatNo: 1,
+                    userId: key,
+                    seatVersion: seq,
+                    price: 1000,
+                    holdExpiresAt: new Date(Date.now() + 300_000).toISOString(),
+                  },
+                }),
+              ))
+              .then(([event]) => void committedAt.set(event.id, now()))
+              .catch(() => void errors++)
+              .finally(() => inFlight.delete(p));
+            inFlight.add(p);
+            lastWrite.set(key, p);
+          }
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        await Promise.all(inFlight);
+        writeSeconds = (now() - start) / 1000;
+
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+          effects = Number((await db('effects').count({ n: '*' }).first())?.n);
+          if (effects >= committedAt.size) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }).finally(() => meter.close());
       await new Promise((r) => setTimeout(r, 500)); // a late duplicate would show now
       await relay.stop();
       consumer.child.kill('SIGTERM');
@@ -170,7 +176,12 @@ export const scenario: Scenario = {
           { name: 'per-key order', pass: outOfOrder === 0, detail: `${outOfOrder} out of order over ${KEYS} keys` },
           { name: 'outbox drained', pass: pending === 0, detail: `${pending} unpublished` },
         ],
-        notes: [`latency over ${latencies.length} events after a ${config.BENCH_WARMUP_S} s warm-up; ${errors} failed commits`],
+        cpu: cpuReport(meter.used, committedAt.size),
+        ceiling: 'pgbench-update',
+        notes: [
+          `latency over ${latencies.length} events after a ${config.BENCH_WARMUP_S} s warm-up; ${errors} failed commits`,
+          'CPU over the writes and the drain: the writing service and its relay are the load-gen column; the consumer process is not a process of the stack and is not counted',
+        ],
       };
     } finally {
       await db.destroy();

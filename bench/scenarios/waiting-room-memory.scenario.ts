@@ -3,6 +3,8 @@ import { commonSchema, loadConfig } from '@ticketing/config';
 import Redis from 'ioredis';
 import { z } from 'zod';
 import { createWaitingRoom, type WaitingRoom } from '../../apps/queue-gateway/src/waiting-room/waiting-room.repository';
+import { cpuReport } from '../lib/cpu';
+import { createCpuMeter, type CpuMeter } from '../lib/cpu-meter';
 import { latencySummary, type Check, type Scenario } from '../lib/report';
 
 const config = loadConfig(
@@ -33,27 +35,29 @@ async function redisCounters(redis: Redis) {
   return { calls: Number(evalsha?.[1] ?? 0), usec: Number(evalsha?.[2] ?? 0), cpuSeconds: seconds };
 }
 
-/** Closed loop: `concurrency` callers, each issuing the next operation when the last one answered. */
-async function measure(redis: Redis, seconds: number, concurrency: number, op: () => Promise<unknown>): Promise<Measured> {
+/** Closed loop: `concurrency` callers, each issuing the next operation when the last one answered (the stack's CPU meanwhile goes to `meter`). */
+async function measure(redis: Redis, meter: CpuMeter, seconds: number, concurrency: number, op: () => Promise<unknown>): Promise<Measured> {
   const latencies: number[] = [];
   let errors = 0;
   const before = await redisCounters(redis);
-  const start = now();
-  const end = start + seconds * 1_000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (now() < end) {
-        const t0 = now();
-        try {
-          await op();
-          latencies.push(now() - t0);
-        } catch {
-          errors++;
+  const elapsed = await meter.measure(async () => {
+    const start = now();
+    const end = start + seconds * 1_000;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (now() < end) {
+          const t0 = now();
+          try {
+            await op();
+            latencies.push(now() - t0);
+          } catch {
+            errors++;
+          }
         }
-      }
-    }),
-  );
-  const elapsed = (now() - start) / 1_000;
+      }),
+    );
+    return (now() - start) / 1_000;
+  });
   const after = await redisCounters(redis);
   return {
     rate: latencies.length / elapsed,
@@ -93,7 +97,7 @@ interface SizeResult {
   positionsExact: boolean;
 }
 
-async function runAtSize(redis: Redis, waiting: number, seconds: number): Promise<SizeResult> {
+async function runAtSize(redis: Redis, meter: CpuMeter, waiting: number, seconds: number): Promise<SizeResult> {
   const prefix = `bench_wr_${Date.now().toString(36)}_${waiting}`;
   // Slots and leases out of the way: this measures the line, which only admission ever shortens.
   const roomOptions = { redis, keyPrefix: prefix, maxActive: 1, activeTtlMs: 3_600_000, waitingLeaseMs: 24 * 3_600_000 };
@@ -113,7 +117,7 @@ async function runAtSize(redis: Redis, waiting: number, seconds: number): Promis
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const enter = await measure(redis, seconds, config.BENCH_CONCURRENCY, () => room.enter(randomUUID()));
+    const enter = await measure(redis, meter, seconds, config.BENCH_CONCURRENCY, () => room.enter(randomUUID()));
     trimming = false;
     await trimmer;
     await redis.zremrangebyrank(room.keys.line, waiting, -1);
@@ -123,7 +127,7 @@ async function runAtSize(redis: Redis, waiting: number, seconds: number): Promis
     let clock = Date.now();
     const polling = createWaitingRoom({ ...roomOptions, now: () => (clock += 100) });
     let i = 0;
-    const status = await measure(redis, seconds, config.BENCH_CONCURRENCY, () => {
+    const status = await measure(redis, meter, seconds, config.BENCH_CONCURRENCY, () => {
       const k = (i = (i + 7_919) % waiting); // a stride over the whole line, not one hot spot
       return polling.status(users[k], tickets[k]);
     });
@@ -167,9 +171,10 @@ export const scenario: Scenario = {
   description: 'waiting room in Redis: bytes per waiting user, enter/status rates at 1k and 1M waiting',
   async run() {
     const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true });
+    const meter = createCpuMeter();
     try {
-      const small = await runAtSize(redis, SMALL, config.BENCH_DURATION_S);
-      const large = await runAtSize(redis, config.BENCH_WAITING_LARGE, config.BENCH_DURATION_S);
+      const small = await runAtSize(redis, meter, SMALL, config.BENCH_DURATION_S);
+      const large = await runAtSize(redis, meter, config.BENCH_WAITING_LARGE, config.BENCH_DURATION_S);
       const bytes = Math.max(large.bytesPerWaiterKey, large.bytesPerWaiterServer);
       const kept = (a: Measured, b: Measured) => b.rate / a.rate;
       const targetMet =
@@ -204,14 +209,18 @@ export const scenario: Scenario = {
         latencyMs: latencySummary(large.status.latencies),
         errors,
         checks,
+        cpu: cpuReport(meter.used, operations),
+        ceiling: 'node-redis',
         notes: [
           line(small),
           line(large),
           `at scale kept ${(kept(small.enter, large.enter) * 100).toFixed(0)}% of the enter rate and ${(kept(small.status, large.status) * 100).toFixed(0)}% of the status rate`,
           `one Node process, one auto-pipelined connection, ${config.BENCH_CONCURRENCY} callers in a closed loop; latency columns = status at the large size`,
+          'no HTTP here: compared with the Node http + one Redis script ceiling, a ratio above 1 is what HTTP costs; CPU over the four measured loops (the filling of the line is not counted), the scripts run in the load-gen process',
         ],
       };
     } finally {
+      meter.close();
       redis.disconnect();
     }
   },

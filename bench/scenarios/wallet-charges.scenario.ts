@@ -1,23 +1,20 @@
-import { commonSchema, loadConfig, resolveSecrets, SERVICES, withDatabase } from '@ticketing/config';
+import { loadConfig, SERVICES, withDatabase } from '@ticketing/config';
 import { createDatabase } from '@ticketing/db';
 import { createInternalAuth } from '@ticketing/http';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { createSessionTokens } from '../../apps/queue-gateway/src/sessions/session-token';
 import { conservationViolations } from '../../apps/wallet/src/wallet/account.repository';
-import { inBatches, runAutocannon } from '../lib/load';
+import { benchConfig } from '../lib/bench-config';
+import { signIn } from '../lib/fans';
+import { createMeasurement, inBatches } from '../lib/load';
 import { type Check, type Scenario, type ScenarioResult } from '../lib/report';
 
 const config = loadConfig(
-  commonSchema.extend({
-    GATEWAY_URL: z.string().url().default('http://127.0.0.1:3000'),
-    WALLET_URL: z.string().url().default(`http://127.0.0.1:${SERVICES.wallet.port}`),
-    SESSION_JWT_SECRET: z.string().optional(),
-    INTERNAL_AUTH_SECRET: z.string().optional(),
+  z.object({
+    WALLET_URL: z.string().url().default(`http://127.0.0.1:${benchConfig.WALLET_PORT ?? SERVICES.wallet.port}`),
     /** The wallet's database, for the SQL conservation check (default: POSTGRES_URL with the wallet's database name). */
     WALLET_DATABASE_URL: z.string().url().optional(),
     BENCH_DURATION_S: z.coerce.number().min(1).default(10),
-    BENCH_CONNECTIONS: z.coerce.number().int().min(1).default(64),
     BENCH_WALLET_USERS: z.coerce.number().int().min(1).default(1_000),
   }),
 );
@@ -94,9 +91,10 @@ async function measure(name: string, api: string, users: User[], viaGateway: boo
   const unanswered = new Map<string, Pending>();
   const statuses = new Map<number, number>();
   let next = 0;
-  const result = await runAutocannon({
+  const load = createMeasurement();
+  const result = await load.run({
     url: `${api}/wallet/charges`,
-    connections: config.BENCH_CONNECTIONS,
+    connections: benchConfig.BENCH_CONNECTIONS,
     duration: config.BENCH_DURATION_S,
     requests: [
       {
@@ -121,7 +119,7 @@ async function measure(name: string, api: string, users: User[], viaGateway: boo
         },
       },
     ],
-  });
+  }).finally(() => load.close());
 
   const retried = unanswered.size;
   await inBatches([...unanswered.values()], 32, (p) => settle(api, p));
@@ -141,10 +139,11 @@ async function measure(name: string, api: string, users: User[], viaGateway: boo
     if (!sameLines || ledger.reduce((s, l) => s + l.amount, 0) !== expected) ledgerMismatches++;
   });
 
-  const db = createDatabase({ url: config.WALLET_DATABASE_URL ?? withDatabase(config.POSTGRES_URL, SERVICES.wallet.database), poolMax: 1 });
+  const db = createDatabase({ url: config.WALLET_DATABASE_URL ?? withDatabase(benchConfig.POSTGRES_URL, SERVICES.wallet.database), poolMax: 1 });
   const violations = await conservationViolations(db).finally(() => db.destroy());
 
-  const throughput = result.requests.average;
+  const measured = load.summary();
+  const throughput = measured.throughputPerSecond;
   const fiveXx = result['5xx'];
   const checks: Check[] = [
     { name: "every fan's balance = the sum of their 201 answers", pass: balanceMismatches === 0, detail: `${users.length} fans, ${charges} charges, ${money} won; ${balanceMismatches} mismatches` },
@@ -156,13 +155,11 @@ async function measure(name: string, api: string, users: User[], viaGateway: boo
     scenario: name,
     target: viaGateway ? '>= 2,000 charges/s' : 'none (the wallet alone, for comparison)',
     targetMet: viaGateway ? throughput >= 2_000 : true,
-    operations: result.requests.total,
-    durationSeconds: result.duration,
-    throughputPerSecond: throughput,
-    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+    ...measured,
     errors: result.errors + result.non2xx,
     checks,
-    notes: [`${config.BENCH_CONNECTIONS} connections, ${users.length} fans; ${retried} unanswered charges settled afterwards by retrying their Idempotency-Key`],
+    ceiling: 'express-hello',
+    notes: [`${benchConfig.BENCH_CONNECTIONS} connections, ${users.length} fans; ${retried} unanswered charges settled afterwards by retrying their Idempotency-Key`],
   };
 }
 
@@ -175,22 +172,21 @@ export const scenario: Scenario = {
   name: 'wallet-charges',
   description: 'POST /wallet/charges with distinct Idempotency-Keys over many fans, through the gateway and straight at the wallet; exact balances and ledgers afterwards',
   async run(): Promise<ScenarioResult[]> {
-    const ready = await fetch(`${config.GATEWAY_URL}/health/ready`).then((r) => r.ok, () => false);
-    if (!ready) throw new Error(`no ready gateway at ${config.GATEWAY_URL}: start the stack with \`npm start\` first`);
-    const { SESSION_JWT_SECRET, INTERNAL_AUTH_SECRET } = resolveSecrets(config, ['SESSION_JWT_SECRET', 'INTERNAL_AUTH_SECRET']);
-    const sessions = createSessionTokens({ secret: SESSION_JWT_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
-    const internal = createInternalAuth(INTERNAL_AUTH_SECRET, { ttlSeconds: 600 });
-    const fans = (make: (userId: string) => Promise<Record<string, string>>) =>
-      Promise.all(
-        Array.from({ length: config.BENCH_WALLET_USERS }, async (): Promise<User> => {
-          const userId = randomUUID();
-          return { userId, auth: await make(userId), charged: new Map() };
-        }),
-      );
+    const ready = await fetch(`${benchConfig.GATEWAY_URL}/health/ready`).then((r) => r.ok, () => false);
+    if (!ready) throw new Error(`no ready gateway at ${benchConfig.GATEWAY_URL}: start the stack with \`npm start\` first`);
+    const internal = createInternalAuth(benchConfig.INTERNAL_AUTH_SECRET, { ttlSeconds: 600 });
+    const fans = (make: () => Promise<{ userId: string; auth: Record<string, string> }>) =>
+      Promise.all(Array.from({ length: config.BENCH_WALLET_USERS }, async (): Promise<User> => ({ ...(await make()), charged: new Map() })));
 
-    const viaGateway = await fans(async (userId) => ({ authorization: `Bearer ${(await sessions.issue(userId)).token}` }));
-    const gateway = await measure('wallet-charges', `${config.GATEWAY_URL}/api/v1`, viaGateway, true);
-    const direct = await fans(async (userId) => ({ 'x-internal-auth': await internal.sign({ userId, access: 'user' }) }));
+    const viaGateway = await fans(async () => {
+      const { userId, session } = await signIn();
+      return { userId, auth: { authorization: `Bearer ${session}` } };
+    });
+    const gateway = await measure('wallet-charges', benchConfig.api, viaGateway, true);
+    const direct = await fans(async () => {
+      const userId = randomUUID();
+      return { userId, auth: { 'x-internal-auth': await internal.sign({ userId, access: 'user' }) } };
+    });
     const wallet = await measure('wallet-charges-direct', `${config.WALLET_URL}/api/v1`, direct, false);
     return [gateway, wallet];
   },

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { createSessionTokens } from '../../apps/queue-gateway/src/sessions/session-token';
+import { benchConfig } from './bench-config';
+import { inBatches, sleep } from './load';
+
+/**
+ * Fans as the scenarios use them through the gateway: signed in, lined up, admitted, and gone again
+ * at the end, so the next scenario finds the waiting room as it found it.
+ */
+export interface Fan {
+  userId: string;
+  session: string;
+  queueToken: string;
+}
+
+export interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** One JSON call to the gateway's API; with `fan`, as that fan (session and queue token). */
+export async function callApi(path: string, init: RequestInit & { fan?: Fan } = {}): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(init.headers as Record<string, string>) };
+  if (init.fan) Object.assign(headers, fanHeaders(init.fan));
+  const res = await fetch(`${benchConfig.api}${path}`, { ...init, headers });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** The headers a fan's requests carry (autocannon requests set them themselves). */
+export const fanHeaders = (fan: Fan) => ({ authorization: `Bearer ${fan.session}`, 'x-queue-token': fan.queueToken });
+
+const sessionTokens = createSessionTokens({ secret: benchConfig.SESSION_JWT_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
+
+/** A signed-in fan: a session minted as POST /sessions issues it (logging in is not what is measured). */
+export async function signIn(): Promise<{ userId: string; session: string }> {
+  const userId = randomUUID();
+  return { userId, session: (await sessionTokens.issue(userId)).token };
+}
+
+/** Fans signed in and lined up (POST /queue/tokens), in order of arrival; not yet admitted. */
+export async function lineUp(count: number): Promise<Fan[]> {
+  const fans: Fan[] = [];
+  await inBatches(Array.from({ length: count }, (_, i) => i), 200, async () => {
+    const { userId, session } = await signIn();
+    const entered = await callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${session}` } });
+    if (entered.status !== 201) throw new Error(`queue entry answered ${entered.status} ${JSON.stringify(entered.body)}`);
+    fans.push({ userId, session, queueToken: entered.body.queueToken as string });
+  });
+  return fans;
+}
+
+/** Waits until every fan is ACTIVE; polling also renews the places of those still waiting. */
+export async function untilAdmitted(fans: Fan[], timeoutMs = 30_000): Promise<void> {
+  let waiting = fans;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const still: Fan[] = [];
+    await inBatches(waiting, 100, async (fan) => {
+      const { body } = await callApi('/queue/status', { fan });
+      if (body.status !== 'ACTIVE') still.push(fan);
+    });
+    waiting = still;
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `only ${fans.length - waiting.length} of ${fans.length} fans were admitted within ${timeoutMs / 1000} s ` +
+          `(MAX_ACTIVE_USERS=${benchConfig.MAX_ACTIVE_USERS}, waves of ${benchConfig.waveFans}): are other fans holding the slots?`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * The fans give up their places or slots (DELETE /queue/tokens/me). A token that already ended
+ * (paid, ran out) answers 401 and counts as gone; a 5xx or a network error is retried.
+ */
+export async function leave(fans: Fan[]): Promise<void> {
+  await inBatches(fans, 64, async (fan) => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${benchConfig.api}/queue/tokens/me`, { method: 'DELETE', headers: fanHeaders(fan) }).catch(() => undefined);
+      await res?.arrayBuffer();
+      if (res && (res.status === 204 || res.status === 401)) return;
+      if (attempt >= 5) throw new Error(`a fan could not leave the line: ${res ? `HTTP ${res.status}` : 'no answer'}`);
+      await sleep(200 * attempt);
+    }
+  });
+}
+
+/**
+ * `count` fans admitted `waveSize` at a time, so a scenario needs no more active slots than the stack
+ * has: each wave lines up, waits until it is admitted, runs `work`, and leaves, except the fans
+ * `work` returns, which keep their slots (the next waves are smaller by as many) until the end.
+ * Returns how many waves ran.
+ */
+export async function inWaves(count: number, work: (fans: Fan[], wave: number) => Promise<Fan[] | void>, waveSize = benchConfig.waveFans): Promise<number> {
+  const kept: Fan[] = [];
+  let done = 0;
+  let wave = 0;
+  try {
+    while (done < count) {
+      const size = Math.min(count - done, waveSize - kept.length);
+      if (size <= 0) throw new Error(`waves of ${waveSize} fans cannot go on: ${kept.length} fans keep their slots`);
+      const fans = await lineUp(size);
+      try {
+        await untilAdmitted(fans);
+        const keep = (await work(fans, wave++)) ?? [];
+        kept.push(...keep);
+        await leave(fans.filter((f) => !keep.includes(f)));
+      } catch (error) {
+        await leave(fans).catch(() => undefined);
+        throw error;
+      }
+      done += size;
+    }
+  } finally {
+    await leave(kept);
+  }
+  return wave;
+}
