@@ -1,6 +1,6 @@
 import './instrument'; // must stay first
 import { loadServiceConfig } from '@ticketing/config';
-import { createDatabase, pingDatabase } from '@ticketing/db';
+import { createDatabase, createVacuumJob, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
 import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     outbox: createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() }),
   });
 
+  const vacuum = createVacuumJob({ db, logger, intervalMs: config.VACUUM_INTERVAL_MS });
   await relay.start();
+  vacuum.start();
   await consumer.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info({ port: server.port, host: config.HOST }, `${SERVICE} listening`);
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
       markShuttingDown();
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer.stop();
+      await vacuum.stop();
       await relay.stop();
       await kafkaCheck.close();
       await db.destroy();

@@ -1,5 +1,5 @@
 import './instrument'; // must stay first
-import { createDatabase, pingDatabase } from '@ticketing/db';
+import { createDatabase, createVacuumJob, pingDatabase } from '@ticketing/db';
 import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
 import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     fromBeginning: true,
     handlers: combineHandlers(
       payableHoldHandlers(),
-      sagaHandlers({ outbox, logger, metrics, onFinished: waiter.notify, stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS }),
+      sagaHandlers({ outbox, logger, metrics, waiter, stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS }),
     ),
   });
   const retrier = createSagaRetrier({
@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   });
 
   await waiter.start();
+  const vacuum = createVacuumJob({ db, logger, intervalMs: config.VACUUM_INTERVAL_MS });
   await relay.start();
+  vacuum.start();
   await consumer.start();
   retrier.start();
   const purge = createIdempotencyPurge({ store: idempotency, logger, intervalMs: config.IDEMPOTENCY_PURGE_INTERVAL_MS });
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer.stop();
       await retrier.stop();
+      await vacuum.stop();
       await relay.stop();
       await waiter.stop();
       await kafkaCheck.close();

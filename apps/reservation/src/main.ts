@@ -1,5 +1,5 @@
 import './instrument'; // must stay first
-import { createDatabase, pingDatabase } from '@ticketing/db';
+import { createDatabase, createVacuumJob, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
 import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
@@ -40,7 +40,9 @@ async function main(): Promise<void> {
     holdLimit: config.HOLD_LIMIT,
   });
 
+  const vacuum = createVacuumJob({ db, logger, intervalMs: config.VACUUM_INTERVAL_MS });
   await relay.start();
+  vacuum.start();
   await consumer.start();
   sweeper.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer.stop();
       await sweeper.stop();
+      await vacuum.stop();
       await relay.stop();
       await kafkaCheck.close();
       await db.destroy();

@@ -1,5 +1,5 @@
 import './instrument'; // must stay first
-import { createDatabase, pingDatabase } from '@ticketing/db';
+import { createDatabase, createVacuumJob, pingDatabase } from '@ticketing/db';
 import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
 import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
@@ -39,7 +39,9 @@ async function main(): Promise<void> {
     maxCharge: config.MAX_CHARGE,
   });
 
+  const vacuum = createVacuumJob({ db, logger, intervalMs: config.VACUUM_INTERVAL_MS });
   await relay.start();
+  vacuum.start();
   await consumer.start();
   purge.start();
   const server = await startServer(app, { port: config.port, host: config.HOST });
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await consumer.stop();
       await purge.stop();
+      await vacuum.stop();
       await relay.stop();
       await kafkaCheck.close();
       await db.destroy();

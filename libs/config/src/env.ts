@@ -44,6 +44,11 @@ export const commonSchema = z.object({
   /** How often Idempotency-Key answers past their retention are deleted (services that take keys). */
   IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /**
+   * Where the server's autovacuum is off, how often each service vacuums and analyzes the tables of
+   * its database that autovacuum would (0 = never; where autovacuum is on, a round does nothing).
+   */
+  VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   /** How often each relay vacuums its outbox table (0 = leave it to autovacuum). */
   OUTBOX_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),

@@ -1,3 +1,4 @@
 export * from './database';
 export * from './ids';
 export * from './periodic-job';
+export * from './vacuum-job';
