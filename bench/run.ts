@@ -109,6 +109,8 @@ async function main() {
   }
   const redis = new Redis(benchConfig.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
+    // Scenarios admit fans in waves below MAX_ACTIVE_USERS; slots held by someone else's fans leave less room.
+    console.log(`waiting room before the scenarios: ${await roomState(redis).catch((error: Error) => `unknown (${error.message})`)}`);
     for (const s of scenarios) {
       console.log(`▶ ${s.name}: ${s.description}`);
       const t0 = Date.now();

@@ -34,7 +34,7 @@ function panel(field: 'throughputPerSecond' | 'p99Ms', title: string, order: str
     height: { step: 18 },
     transform: [{ filter: `datum.${field} != null` }],
     encoding: {
-      y: { field: 'name', type: 'nominal', sort: order, title: null },
+      y: { field: 'name', type: 'nominal', sort: order, title: null, axis: { labelLimit: 240 } },
       color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['scenario', 'ceiling'], range: ['#4c78a8', '#bab0ac'] } },
     },
     layer: [
