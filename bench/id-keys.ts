@@ -7,11 +7,15 @@
  *
  * Two ways of inserting: multi-row statements (the cost is the index and the heap, not round
  * trips) and one row per transaction from BENCH_ID_CLIENTS connections (how the services write).
+ * Then the real tables: BENCH_ID_OUTBOX_ROWS events through the outbox writer, one per
+ * transaction as a use case writes them, and their ids recorded in processed_messages 100 per
+ * transaction as a consumer does, with v4 ids and with v7 ids.
  * It makes and drops a database of its own; it needs no running stack.
  */
 import { randomUUID } from 'node:crypto';
 import { commonSchema, loadConfig, withDatabase } from '@ticketing/config';
 import { createDatabase, newId, type Database } from '@ticketing/db';
+import { OUTBOX_TABLE, PROCESSED_TABLE, createMessagingTables, createOutboxWriter, dropMessagingTables } from '@ticketing/messaging';
 import { z } from 'zod';
 
 const config = loadConfig(
@@ -20,6 +24,7 @@ const config = loadConfig(
     BENCH_ID_SINGLE_ROWS: z.coerce.number().int().min(0).default(50_000),
     BENCH_ID_CLIENTS: z.coerce.number().int().min(1).max(64).default(8),
     BENCH_ID_ROUNDS: z.coerce.number().int().min(1).max(5).default(2),
+    BENCH_ID_OUTBOX_ROWS: z.coerce.number().int().min(0).default(50_000),
   }),
 );
 
@@ -71,6 +76,53 @@ async function measure(db: Database, kind: Kind, mode: 'batched' | 'single', row
   return { kind, mode, rows, seconds, walMiB: mib(Number(sizes[0].wal)), pkeyMiB: mib(Number(sizes[0].pkey)), tableMiB: mib(Number(sizes[0].heap)) };
 }
 
+/** The outbox writer and the consumer's message-id inserts, on the real tables, with `kind` event ids. */
+async function measureMessaging(db: Database, kind: Kind, events: number): Promise<Run[]> {
+  await dropMessagingTables(db);
+  await createMessagingTables(db);
+  const outbox = createOutboxWriter();
+  const next = kinds[kind];
+  const ids: string[] = [];
+  await db.raw('checkpoint');
+  let started = performance.now();
+  let left = events;
+  await Promise.all(
+    Array.from({ length: config.BENCH_ID_CLIENTS }, async () => {
+      while (left-- > 0) {
+        const id = next();
+        ids.push(id);
+        await db.transaction((trx) =>
+          outbox.append(trx, {
+            type: 'reservation.held',
+            key: id,
+            id,
+            payload: {
+              reservationId: id,
+              scheduleId: '00000000-0000-4000-8000-000000000001',
+              seatNo: 1,
+              userId: '00000000-0000-4000-8000-000000000002',
+              seatVersion: 1,
+              price: 120_000,
+              holdExpiresAt: new Date().toISOString(),
+            },
+          }),
+        );
+      }
+    }),
+  );
+  const outboxSeconds = (performance.now() - started) / 1000;
+  started = performance.now();
+  for (let i = 0; i < ids.length; i += 100) {
+    await db.transaction((trx) => trx(PROCESSED_TABLE).insert(ids.slice(i, i + 100).map((message_id) => ({ consumer: 'bench', message_id }))).onConflict(['consumer', 'message_id']).ignore());
+  }
+  const processedSeconds = (performance.now() - started) / 1000;
+  const size = async (relation: string) => mib(Number((await db.raw(`select pg_relation_size(?) as n`, [relation])).rows[0].n));
+  return [
+    { kind, mode: 'outbox', rows: events, seconds: outboxSeconds, walMiB: NaN, pkeyMiB: await size(`${OUTBOX_TABLE}_event_id_unique`), tableMiB: await size(OUTBOX_TABLE) },
+    { kind, mode: 'processed', rows: events, seconds: processedSeconds, walMiB: NaN, pkeyMiB: await size(`${PROCESSED_TABLE}_pkey`), tableMiB: await size(PROCESSED_TABLE) },
+  ];
+}
+
 async function main() {
   const name = `bench_id_keys_${process.pid}`;
   const admin = createDatabase({ url: config.POSTGRES_URL, poolMax: 1 });
@@ -87,16 +139,20 @@ async function main() {
       if (config.BENCH_ID_SINGLE_ROWS > 0) {
         for (const kind of order) runs.push(await measure(db, kind, 'single', config.BENCH_ID_SINGLE_ROWS));
       }
+      if (config.BENCH_ID_OUTBOX_ROWS > 0) {
+        for (const kind of order) runs.push(...(await measureMessaging(db, kind, config.BENCH_ID_OUTBOX_ROWS)));
+      }
     }
   } finally {
     await db.destroy();
     await admin.raw(`drop database if exists ${name}`);
     await admin.destroy();
   }
-  console.log('kind  mode     rows     seconds  rows/s    WAL MiB  pkey MiB  heap MiB');
+  // For the outbox, "pkey" is the unique index on event_id; for processed_messages, its (consumer, message_id) key.
+  console.log('kind  mode       rows     seconds  rows/s    WAL MiB  key MiB   heap MiB');
   for (const r of runs) {
     console.log(
-      [r.kind.padEnd(5), r.mode.padEnd(8), String(r.rows).padEnd(8), r.seconds.toFixed(2).padEnd(8), String(Math.round(r.rows / r.seconds)).padEnd(9), String(r.walMiB).padEnd(8), String(r.pkeyMiB).padEnd(9), r.tableMiB].join(' '),
+      [r.kind.padEnd(5), r.mode.padEnd(10), String(r.rows).padEnd(8), r.seconds.toFixed(2).padEnd(8), String(Math.round(r.rows / r.seconds)).padEnd(9), (Number.isNaN(r.walMiB) ? '-' : String(r.walMiB)).padEnd(8), String(r.pkeyMiB).padEnd(9), r.tableMiB].join(' '),
     );
   }
 }
