@@ -58,6 +58,7 @@ describe('benchmark report', () => {
     expect(ratiosFor(row({ ceiling: 'express-hello' }), [ceiling('express-hello', 2_500, { failed: 'boom' })])).toEqual({});
     expect(ratiosFor(row({ throughputPerSecond: 0, ceiling: 'pgbench-update' }), ceilings)).toEqual({});
     expect(formatTable([judgeAgainstCeilings(row({ throughputPerSecond: 1_000, ceiling: 'express-hello' }), ceilings)])).toMatch(/0\.40× express-hello, 0\.10× node-http/);
+    expect(formatTable([judgeAgainstCeilings(row({ throughputPerSecond: 30.5, ceiling: 'pgbench-update' }), ceilings)])).toMatch(/0\.0061× pgbench-update/);
   });
 
   it('judges the parts of a target that need the ceilings and the CPU', () => {

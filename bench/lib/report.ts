@@ -144,9 +144,12 @@ export function stackMs(perOperation: CpuSeconds | undefined, stackProcesses: re
   return measured.length ? measured.reduce((s, p) => s + perOperation[p], 0) : undefined;
 }
 
+/** A ratio readable at both ends: 0.42×, and 0.0061× for a checkout against a database ceiling. */
+export const formatRatio = (ratio: number) => `${ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
+
 function ratioCell(r: ScenarioResult): string {
   return Object.entries(r.ratios ?? {})
-    .map(([name, ratio]) => `${ratio.toFixed(2)}× ${name}`)
+    .map(([name, ratio]) => `${formatRatio(ratio)} ${name}`)
     .join(', ') || '-';
 }
 
