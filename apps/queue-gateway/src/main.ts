@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { createDatabase, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
+import { createEventConsumer, createKafka, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import Redis from 'ioredis';
 import { createQueueTokens } from './access/queue-token';
@@ -36,7 +36,6 @@ async function main(): Promise<void> {
     waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000,
   });
   const view = createRoomView({ room: waitingRoom, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000 });
-  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
   const consumer = createEventConsumer({
     kafka,
     db,
@@ -66,7 +65,6 @@ async function main(): Promise<void> {
   });
 
   await redis.connect();
-  await relay.start();
   await consumer.start();
   // Each tick admits and refreshes this process's snapshot, from which polls and streams are answered.
   const ticker = startAdmissionTicker({ waitingRoom: view, intervalMs: config.ADMISSION_TICK_MS, logger });
@@ -81,7 +79,6 @@ async function main(): Promise<void> {
       await server.close(config.SHUTDOWN_TIMEOUT_MS / 2);
       await ticker.stop();
       await consumer.stop();
-      await relay.stop();
       await kafkaCheck.close();
       redis.disconnect();
       await db.destroy();

@@ -28,7 +28,14 @@ async function main(): Promise<void> {
     ...messaging.consumer,
     handlers: { ...schedulePublishedHandlers(), ...confirmRequestedHandlers(outbox) },
   });
-  const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: config.HOLD_SWEEP_INTERVAL_MS, batchSize: config.HOLD_SWEEP_BATCH_SIZE });
+  const sweeper = createHoldExpirySweeper({
+    db,
+    outbox,
+    logger,
+    intervalMs: config.HOLD_SWEEP_INTERVAL_MS,
+    batchSize: config.HOLD_SWEEP_BATCH_SIZE,
+    holdTtlMs: config.HOLD_TTL_SECONDS * 1000,
+  });
   const { app, markShuttingDown } = createApp({
     logger,
     metrics,

@@ -185,3 +185,30 @@ describe('hold expiry and confirmation (real PostgreSQL, two instances)', () => 
     expect(outcomes.expired).toBeGreaterThan(0);
   });
 });
+
+describe('hold expiry sweeper at rest (real PostgreSQL)', () => {
+  let h: ReservationHarness;
+  beforeAll(async () => {
+    h = await createReservationHarness({ holdTtlSeconds: 300, sweepIntervalMs: 100 });
+  });
+  afterAll(() => h?.cleanup());
+
+  it('looks once, then not again before the earliest deadline or a hold TTL: no query every interval', async () => {
+    const scheduleId = await h.publishSchedule();
+    expect((await hold(h.a.url, randomUUID(), scheduleId, 1)).status).toBe(201); // deadline in 300 s
+    let queries = 0;
+    const count = () => queries++;
+    h.a.db.on('query', count);
+    try {
+      h.a.sweeper.start();
+      await sleep(2_000); // twenty intervals
+      // The first round: a sweep transaction (begin, release, commit) and the look at the next deadline.
+      expect(queries).toBeLessThanOrEqual(4);
+      expect(queries).toBeGreaterThan(0);
+    } finally {
+      h.a.db.off('query', count);
+      await h.a.sweeper.stop();
+    }
+    expect(await h.seat(scheduleId, 1)).toMatchObject({ status: 'HELD' });
+  });
+});

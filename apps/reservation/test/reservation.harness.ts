@@ -59,7 +59,7 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
     const { app } = createApp({ logger, metrics: createMetricsRegistry('reservation'), readiness: {}, internalAuth, db, outbox, holdTtlSeconds, holdLimit });
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     servers.push(server);
-    const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: sweepIntervalMs });
+    const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: sweepIntervalMs, holdTtlMs: holdTtlSeconds * 1000 });
     return { url: `http://127.0.0.1:${server.port}`, db, sweeper };
   }
 

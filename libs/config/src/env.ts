@@ -43,7 +43,8 @@ export const commonSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   /** How often Idempotency-Key answers past their retention are deleted (services that take keys). */
   IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
-  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /** The relay's fallback poll: commits in its own process, retries and backlogs wake it without one. */
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
   /**
    * Where the server's autovacuum is off, how often each service vacuums and analyzes the tables of
    * its database that autovacuum would (0 = never; where autovacuum is on, a round does nothing).

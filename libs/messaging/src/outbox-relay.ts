@@ -24,7 +24,12 @@ export interface OutboxRelayOptions {
   databaseUrl: string;
   kafka: Kafka;
   logger: Logger;
-  /** Fallback poll when no notification arrives (a relay on another host, a lost LISTEN connection). */
+  /**
+   * Fallback poll when nothing wakes the relay (rows of a writer without a local wake-up or NOTIFY, a
+   * lost LISTEN connection). A commit in this process wakes it at once, a failed publish wakes it at
+   * its retry time, and after a claim that found rows it claims again while rows are due, so the poll
+   * mostly decides what an idle relay costs (default 5 s).
+   */
   pollIntervalMs?: number;
   batchSize?: number;
   retryBaseMs?: number;
@@ -84,7 +89,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     db,
     kafka,
     logger,
-    pollIntervalMs = 500,
+    pollIntervalMs = 5_000,
     batchSize = 500,
     retryBaseMs = 100,
     retryMaxMs = 30_000,
@@ -102,6 +107,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let wakeUp: (() => void) | undefined;
   let pendingWake = false;
   let batchInFlight: Promise<number> | undefined;
+  /** When the earliest failed row is due again (it is retried then, not at the next poll). */
+  let retryAt: number | undefined;
 
   const wake = () => {
     pendingWake = true;
@@ -212,6 +219,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       for (const { row, error } of failed) {
         const delay = backoff(row.attempts);
+        retryAt = Math.min(retryAt ?? Infinity, Date.now() + delay);
         log.warn({ err: error, outboxId: row.id, topic: row.topic, key: row.key, attempts: row.attempts + 1, retryInMs: delay }, 'outbox publish failed');
         await trx(OUTBOX_TABLE)
           .where('id', row.id)
@@ -224,6 +232,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (published.length > 0) options.onPublished?.(published);
       return rows.length;
     });
+  }
+
+  async function rowsDue(): Promise<boolean> {
+    const { rows } = await db.raw(`select exists (select 1 from ${OUTBOX_TABLE} where published_at is null and next_attempt_at <= now()) as due`);
+    return rows[0].due === true;
   }
 
   async function runBatch(): Promise<number> {
@@ -244,14 +257,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       try {
         const claimed = await runBatch();
         failures = 0;
-        if (claimed >= batchSize) continue; // more is waiting: don't sleep
+        // More may be due: rows committed meanwhile (pendingWake), a backlog, or rows of a key that an
+        // older row (in another relay's claim, or one just retried) held back until now. A
+        // one-statement look decides those, rather than a whole claim transaction.
+        if (claimed > 0 && (pendingWake || (await rowsDue()))) continue;
       } catch (error) {
         failures += 1;
         log.error({ err: error }, 'outbox relay batch failed');
         await sleep(backoff(failures));
         continue;
       }
-      if (running) await sleep(pollIntervalMs);
+      if (!running) break;
+      const untilRetry = retryAt === undefined ? Infinity : retryAt - Date.now();
+      await sleep(Math.max(0, Math.min(pollIntervalMs, untilRetry)));
+      if (retryAt !== undefined && retryAt <= Date.now()) retryAt = undefined;
     }
   }
 

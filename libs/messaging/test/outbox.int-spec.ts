@@ -91,6 +91,53 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
     await waitFor(async () => (await bb.effects()).some((e) => e.event_id === written.id), { timeoutMs: 10_000, label: 'delivery through NOTIFY' });
   });
 
+  it('retries a failed publish at its retry time, not at the next poll', async () => {
+    const [first] = await bb.commit(heldEvent(newKey(), 1));
+    const missingTopic = `${bb.prefix}created-later`;
+    await bb.db(OUTBOX_TABLE).where('event_id', first.id).update({ topic: missingTopic });
+    // A poll far beyond the wait below: only the relay's own retry wake-up can send it in time.
+    await bb.startRelay({ pollIntervalMs: 120_000, retryBaseMs: 200, retryMaxMs: 1_000 });
+    await waitFor(async () => ((await bb.db(OUTBOX_TABLE).where('event_id', first.id).first()).attempts >= 1 ? true : undefined), { label: 'a failed attempt' });
+    const admin = testKafka().admin();
+    await admin.connect();
+    await createTopics(admin, [{ name: missingTopic, partitions: 1 }]);
+    await admin.disconnect();
+    await waitFor(async () => ((await bb.db(OUTBOX_TABLE).where('event_id', first.id).first()).published_at ? true : undefined), {
+      timeoutMs: 15_000,
+      label: 'published at a retry, without a poll',
+    });
+  });
+
+  it('sends a row that another relay held back by its claim once that claim ends, without a poll', async () => {
+    await bb.startConsumer();
+    const key = newKey();
+    // Relay B is idle and will be woken for the second row while relay A still holds the first.
+    const relayB = await bb.startRelay({ pollIntervalMs: 120_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const [first] = await bb.db.transaction((trx) => bb.outbox.append(trx, heldEvent(key, 1)));
+    let releaseA: () => void = () => undefined;
+    const aHolds = new Promise<void>((claimed) => {
+      void bb.startRelay({
+        pollIntervalMs: 120_000,
+        hooks: {
+          afterClaim: (rows) => {
+            if (!rows.some((r) => r.envelope.id === first.id)) return;
+            claimed();
+            return new Promise<void>((r) => (releaseA = r));
+          },
+        },
+      });
+    });
+    await aHolds;
+    const writer = createOutboxWriter({ topicPrefix: bb.prefix, onCommitted: relayB.wake });
+    const [second] = await bb.db.transaction((trx) => writer.append(trx, heldEvent(key, 2)));
+    await new Promise((r) => setTimeout(r, 500)); // B claims: the second row must wait for the first
+    expect((await bb.db(OUTBOX_TABLE).where('event_id', second.id).first()).published_at).toBeNull();
+    releaseA();
+    await waitFor(async () => ((await bb.effects()).some((e) => e.event_id === second.id) ? true : undefined), { timeoutMs: 10_000, label: 'the held-back row' });
+    expect((await bb.effects()).filter((e) => e.key === key).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
   it('retries a failed publish with backoff, keeps that key waiting, and lets other keys through', async () => {
     const stuckKey = newKey();
     const otherKey = newKey();

@@ -104,6 +104,14 @@ export const paymentRepository = {
     return Number(count);
   },
 
+  /** Milliseconds until the earliest live payment's step is due (negative: overdue; undefined: none live). */
+  async msUntilNextRetry(db: Knex): Promise<number | undefined> {
+    const { rows } = await db.raw(
+      `select extract(epoch from min(next_retry_at) - now()) * 1000 as ms from payments where status in ('STARTED','DEBITED','COMPENSATING')`,
+    );
+    return rows[0]?.ms == null ? undefined : Number(rows[0].ms);
+  },
+
   async countInProgress(db: Knex): Promise<number> {
     const [{ count }] = await db('payments').whereIn('status', ['STARTED', 'DEBITED', 'COMPENSATING']).count<{ count: string }[]>('* as count');
     return Number(count);

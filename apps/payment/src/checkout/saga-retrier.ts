@@ -68,6 +68,18 @@ export function createSagaRetrier(options: SagaRetrierOptions): SagaRetrier {
     }
   }
 
-  const job = createPeriodicJob({ name: 'saga-retrier', intervalMs, logger, run: retryOnce });
+  // No step falls due before the earliest step clock seen at the last scan, and a step started since
+  // (in any instance) is due stepTimeoutMs after it at the soonest: the retrier scans then, so an idle
+  // service, or one whose sagas all answer in time, does not query every interval.
+  let nextScanAt = 0;
+  async function scanWhenDue(): Promise<number> {
+    if (Date.now() < nextScanAt) return 0;
+    const n = await retryOnce();
+    const untilDue = await payments.msUntilNextRetry(db);
+    nextScanAt = Date.now() + Math.min(stepTimeoutMs, untilDue ?? Infinity);
+    return n;
+  }
+
+  const job = createPeriodicJob({ name: 'saga-retrier', intervalMs, logger, run: scanWhenDue });
   return { retryOnce, start: job.start, stop: job.stop };
 }

@@ -12,6 +12,11 @@ export interface HoldExpirySweeperOptions {
   /** How often to look for expired holds; well under 1 s so a hold ends within 1 s of its deadline. */
   intervalMs?: number;
   batchSize?: number;
+  /**
+   * How long a hold lasts (every instance alike). With it the sweeper looks only when the earliest
+   * deadline it knows of is reached, or a hold made since could have run out: not every interval.
+   */
+  holdTtlMs?: number;
 }
 
 export interface HoldExpirySweeper {
@@ -27,7 +32,7 @@ export interface HoldExpirySweeper {
  * the user's hold slot given back and `hold.expired` in the outbox, one transaction per batch. Batches
  * are claimed with SKIP LOCKED, so any number of instances sweep side by side without doing a seat twice.
  */
-export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, batchSize = 500 }: HoldExpirySweeperOptions): HoldExpirySweeper {
+export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, batchSize = 500, holdTtlMs }: HoldExpirySweeperOptions): HoldExpirySweeper {
   const log = logger.child({ component: 'hold-expiry-sweeper' });
 
   async function sweepBatch(): Promise<number> {
@@ -73,13 +78,20 @@ export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, 
     }
   }
 
+  let nextSweepAt = 0;
   const job = createPeriodicJob({
     name: 'hold-expiry-sweeper',
     intervalMs,
     logger,
     run: async () => {
+      if (Date.now() < nextSweepAt) return;
       const n = await sweepOnce();
       if (n > 0) log.debug({ released: n }, 'expired holds released');
+      if (holdTtlMs !== undefined) {
+        // A hold made after this (by any instance) ends holdTtlMs from now at the soonest.
+        const untilDeadline = await seats.msUntilNextExpiry(db);
+        nextSweepAt = Date.now() + Math.min(holdTtlMs, untilDeadline ?? Infinity);
+      }
     },
   });
 

@@ -182,6 +182,12 @@ export const seatRepository = {
     }));
   },
 
+  /** Milliseconds until the earliest live hold's deadline (negative: past; undefined: no hold). */
+  async msUntilNextExpiry(db: Knex): Promise<number | undefined> {
+    const { rows } = await db.raw(`select extract(epoch from min(hold_expires_at) - now()) * 1000 as ms from seats where status = 'HELD'`);
+    return rows[0]?.ms == null ? undefined : Number(rows[0].ms);
+  },
+
   /** The seat's current version (for re-announcing a sale that already happened). */
   async version(trx: Knex.Transaction, scheduleId: string, seatNo: number): Promise<number> {
     const row = await trx('seats').where({ schedule_id: scheduleId, seat_no: seatNo }).first('version');
