@@ -136,7 +136,7 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
       topicPrefix: prefix,
       retryBaseMs: 10,
       fromBeginning: true,
-      handlers: combineHandlers(payableHoldHandlers(), sagaHandlers({ outbox, logger, metrics, onFinished: waiter.notify, stepTimeoutMs })),
+      handlers: combineHandlers(payableHoldHandlers(), sagaHandlers({ outbox, logger, metrics, waiter, stepTimeoutMs })),
     });
     const retrier = createSagaRetrier({ db, outbox, logger, metrics, stepTimeoutMs, maxDelayMs: stepTimeoutMs * 4, stallAfterMs, intervalMs: retryScanMs });
     const { app } = createApp({

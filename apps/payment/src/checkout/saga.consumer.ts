@@ -5,14 +5,14 @@ import { isContradiction, isFinal, transition, type SagaReply } from './saga';
 import { sagaMessage } from './saga-events';
 import type { SagaMetrics } from './saga.metrics';
 import { paymentRepository as payments } from './payment.repository';
-import { PAYMENT_FINISHED_CHANNEL } from './payment-waiter';
+import { PAYMENT_FINISHED_CHANNEL, type PaymentWaiter } from './payment-waiter';
 
 export interface SagaConsumerDeps {
   outbox: OutboxWriter;
   logger: Logger;
   metrics: SagaMetrics;
-  /** Called after a payment reached COMPLETED or FAILED, once its transaction committed. */
-  onFinished: (paymentId: string) => void;
+  /** Where POST /payments requests of this process wait for their payment's end. */
+  waiter: Pick<PaymentWaiter, 'isWaiting' | 'finished'>;
   stepTimeoutMs: number;
 }
 
@@ -61,14 +61,15 @@ export function sagaHandlers(deps: SagaConsumerDeps): EventHandlers {
     await deps.outbox.append(trx, sagaMessage(step.emit, moved, event.id));
     deps.metrics.transitions.inc({ from, to: step.to });
     if (final) {
-      // Wakes a POST /payments waiting in whichever instance took the request (delivered on commit).
-      await trx.raw('select pg_notify(?, ?)', [PAYMENT_FINISHED_CHANNEL, paymentId]);
+      // A request waiting here is handed the row after commit. Otherwise it may wait in another
+      // instance: NOTIFY (delivered on commit), which is only sent then because it serialises commits.
+      if (!deps.waiter.isWaiting(paymentId)) await trx.raw('select pg_notify(?, ?)', [PAYMENT_FINISHED_CHANNEL, paymentId]);
       const seconds = (Date.now() - moved.created_at.getTime()) / 1000;
       trx.executionPromise.then(
         () => {
           deps.metrics.finished.inc({ status: step.to, reason: moved.failure_reason ?? '' });
           deps.metrics.duration.observe({ status: step.to }, seconds);
-          deps.onFinished(paymentId);
+          deps.waiter.finished(moved);
         },
         () => undefined,
       );
