@@ -38,15 +38,17 @@ export async function signIn(): Promise<{ userId: string; session: string }> {
   return { userId, session: (await sessionTokens.issue(userId)).token };
 }
 
-/** Fans signed in and lined up (POST /queue/tokens), in order of arrival; not yet admitted. */
+/** A signed-in fan enters the line (POST /queue/tokens; one already in it gets the same place back). */
+export async function enter(fan: { userId: string; session: string }): Promise<Fan> {
+  const entered = await callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${fan.session}` } });
+  if (entered.status !== 201) throw new Error(`queue entry answered ${entered.status} ${JSON.stringify(entered.body)}`);
+  return { userId: fan.userId, session: fan.session, queueToken: entered.body.queueToken as string };
+}
+
+/** Fans signed in and lined up, in order of arrival; not yet admitted. */
 export async function lineUp(count: number): Promise<Fan[]> {
   const fans: Fan[] = [];
-  await inBatches(Array.from({ length: count }, (_, i) => i), 200, async () => {
-    const { userId, session } = await signIn();
-    const entered = await callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${session}` } });
-    if (entered.status !== 201) throw new Error(`queue entry answered ${entered.status} ${JSON.stringify(entered.body)}`);
-    fans.push({ userId, session, queueToken: entered.body.queueToken as string });
-  });
+  await inBatches(Array.from({ length: count }, (_, i) => i), 200, async () => void fans.push(await enter(await signIn())));
   return fans;
 }
 
