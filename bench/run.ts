@@ -10,7 +10,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SERVICE_NAMES } from '@ticketing/config';
 import Redis from 'ioredis';
+import { isPortOpen } from '../infra/stack/wait';
 import { waitingRoomKeys } from '../apps/queue-gateway/src/waiting-room/waiting-room.scripts';
 import { benchConfig } from './lib/bench-config';
 import { measureCeilings } from './lib/ceilings';
@@ -33,6 +35,21 @@ async function roomState(redis: Redis): Promise<string> {
   const keys = waitingRoomKeys(benchConfig.QUEUE_KEY_PREFIX);
   const [waiting, active] = await Promise.all([redis.zcard(keys.line), redis.zcard(keys.active)]);
   return `${waiting} waiting, ${active} active`;
+}
+
+/** What of the stack does not answer (the broker and PostgreSQL are shared: someone may have stopped them). */
+async function missingFromStack(): Promise<string[]> {
+  const servers = [...benchConfig.KAFKA_BROKERS.map((b) => ({ name: `kafka ${b}`, url: `tcp://${b}` })), { name: 'postgres', url: benchConfig.POSTGRES_URL }, { name: 'redis', url: benchConfig.REDIS_URL }];
+  const down = await Promise.all(
+    servers.map(async ({ name, url }) => {
+      const { hostname, port } = new URL(url);
+      return (await isPortOpen(hostname, Number(port))) ? [] : [name];
+    }),
+  );
+  const services = await Promise.all(
+    SERVICE_NAMES.map(async (name) => ((await fetch(benchConfig.metricsUrls[name], { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)) ? [] : [name])),
+  );
+  return [...down.flat(), ...services.flat()];
 }
 
 async function loadScenarios(wanted: string[]): Promise<Scenario[]> {
@@ -113,6 +130,8 @@ async function main() {
     console.log(`waiting room before the scenarios: ${await roomState(redis).catch((error: Error) => `unknown (${error.message})`)}`);
     for (const s of scenarios) {
       console.log(`▶ ${s.name}: ${s.description}`);
+      const missing = await missingFromStack();
+      if (missing.length) console.log(`  not answering at the start: ${missing.join(', ')}`);
       const t0 = Date.now();
       let rows: ScenarioResult[];
       try {
@@ -122,6 +141,7 @@ async function main() {
         console.error(`  ${s.name} failed: ${(error as Error).stack ?? error}`);
         rows = [failedResult(s.name, error)];
       }
+      if (missing.length) rows = rows.map((r) => ({ ...r, notes: [...(r.notes ?? []), `not answering when the scenario started: ${missing.join(', ')}`] }));
       run.results.push(...rows);
       save();
       const room = await roomState(redis).catch((error: Error) => `unknown (${error.message})`);
