@@ -10,6 +10,7 @@ import { sagaHandlers } from './checkout/saga.consumer';
 import { createSagaMetrics } from './checkout/saga.metrics';
 import { loadPaymentConfig } from './config';
 import { combineHandlers } from './consumers';
+import { createHoldArrivals } from './holds/hold-arrivals';
 import { payableHoldHandlers } from './holds/payable-holds.consumer';
 
 const SERVICE = 'payment';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const outbox = createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() });
   const metrics = createSagaMetrics(registry, db, config.SAGA_STALL_AFTER_MS);
   const waiter = createPaymentWaiter({ db, databaseUrl: config.databaseUrl, logger });
+  const holdArrivals = createHoldArrivals();
   const consumer = createEventConsumer({
     kafka,
     db,
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
     // The hold projection must see every hold, including those made before this group first joined.
     fromBeginning: true,
     handlers: combineHandlers(
-      payableHoldHandlers(),
+      payableHoldHandlers(holdArrivals),
       sagaHandlers({ outbox, logger, metrics, waiter, stepTimeoutMs: config.SAGA_STEP_TIMEOUT_MS }),
     ),
   });
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     outbox,
     idempotency,
     waiter,
+    holdArrivals,
     sagaMetrics: metrics,
     syncWaitMs: config.PAYMENT_SYNC_WAIT_MS,
     holdLookupWaitMs: config.HOLD_LOOKUP_WAIT_MS,

@@ -13,6 +13,7 @@ import { createSagaRetrier, type SagaRetrier } from '../src/checkout/saga-retrie
 import { sagaHandlers } from '../src/checkout/saga.consumer';
 import { createSagaMetrics } from '../src/checkout/saga.metrics';
 import { combineHandlers } from '../src/consumers';
+import { createHoldArrivals } from '../src/holds/hold-arrivals';
 import { payableHoldHandlers } from '../src/holds/payable-holds.consumer';
 
 export const INTERNAL_SECRET = 'payment-test-internal-secret-0123456789abc';
@@ -128,6 +129,7 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
     const outbox = createOutboxWriter({ topicPrefix: prefix, onCommitted: () => relay.wake() });
     const metrics = createSagaMetrics(registry, db, stallAfterMs);
     const waiter = createPaymentWaiter({ db, databaseUrl: database.url, logger });
+    const holdArrivals = createHoldArrivals();
     const consumer = createEventConsumer({
       kafka: testKafka(),
       db,
@@ -136,7 +138,7 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
       topicPrefix: prefix,
       retryBaseMs: 10,
       fromBeginning: true,
-      handlers: combineHandlers(payableHoldHandlers(), sagaHandlers({ outbox, logger, metrics, waiter, stepTimeoutMs })),
+      handlers: combineHandlers(payableHoldHandlers(holdArrivals), sagaHandlers({ outbox, logger, metrics, waiter, stepTimeoutMs })),
     });
     const retrier = createSagaRetrier({ db, outbox, logger, metrics, stepTimeoutMs, maxDelayMs: stepTimeoutMs * 4, stallAfterMs, intervalMs: retryScanMs });
     const { app } = createApp({
@@ -148,6 +150,7 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
       outbox,
       idempotency: createIdempotencyStore({ db, lockMs: syncWaitMs + holdLookupWaitMs + 10_000 }),
       waiter,
+      holdArrivals,
       sagaMetrics: metrics,
       syncWaitMs,
       holdLookupWaitMs,

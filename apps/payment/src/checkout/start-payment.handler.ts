@@ -4,6 +4,7 @@ import { newId } from '@ticketing/db';
 import { ProblemError, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
 import type { OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
+import type { HoldArrivals } from '../holds/hold-arrivals';
 import { payableHoldRepository as holds, type PayableHoldRow } from '../holds/payable-hold.repository';
 import { paymentRepository as payments, toPaymentView, uniqueViolation, type PaymentRow } from './payment.repository';
 import type { PaymentWaiter } from './payment-waiter';
@@ -15,6 +16,8 @@ export interface StartPaymentDeps {
   outbox: OutboxWriter;
   idempotency: IdempotencyStore;
   waiter: PaymentWaiter;
+  /** Wakes a request whose hold this process's consumer has just recorded (else it re-reads with backoff). */
+  holdArrivals?: HoldArrivals;
   sagaMetrics: SagaMetrics;
   syncWaitMs: number;
   holdLookupWaitMs: number;
@@ -66,9 +69,13 @@ export function createStartPaymentHandler(deps: StartPaymentDeps) {
     // The hold reaches this service as an event, usually within milliseconds of the 201 that made it.
     const deadline = Date.now() + deps.holdLookupWaitMs;
     for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+      const next = deps.holdArrivals?.expect(reservationId, pause);
       const hold = await holds.find(db, reservationId);
-      if (hold || Date.now() >= deadline) return hold;
-      await new Promise((r) => setTimeout(r, pause));
+      if (hold || Date.now() >= deadline) {
+        next?.cancel();
+        return hold;
+      }
+      await (next?.arrival ?? new Promise((r) => setTimeout(r, pause)));
     }
   }
 

@@ -1,8 +1,9 @@
 import type { EventHandlers } from '@ticketing/messaging';
+import type { HoldArrivals } from './hold-arrivals';
 import { payableHoldRepository as holds } from './payable-hold.repository';
 
 /** Keeps `payable_holds` in step with the reservation service's seat facts. */
-export function payableHoldHandlers(): EventHandlers {
+export function payableHoldHandlers(arrivals?: Pick<HoldArrivals, 'arrived'>): EventHandlers {
   return {
     'reservation.held': async ({ payload: p }, { trx }) => {
       await holds.recordHeld(trx, {
@@ -14,6 +15,7 @@ export function payableHoldHandlers(): EventHandlers {
         hold_expires_at: new Date(p.holdExpiresAt),
         seat_version: p.seatVersion,
       });
+      if (arrivals) trx.executionPromise.then(() => arrivals.arrived(p.reservationId), () => undefined);
     },
     'reservation.cancelled': ({ payload: p }, { trx }) => holds.recordEnded(trx, p.reservationId, 'CANCELLED', p.seatVersion),
     'hold.expired': ({ payload: p }, { trx }) => holds.recordEnded(trx, p.reservationId, 'EXPIRED', p.seatVersion),
