@@ -128,16 +128,19 @@ describe('checkout through the gateway (all services as processes)', () => {
     );
     expect(charge.body).toMatchObject({ amount: chargeAmount, balance: chargeAmount });
 
-    // Pay, under a trace id of our own so the whole checkout can be found afterwards.
-    const traceId = randomBytes(16).toString('hex');
-    const clientSpanId = randomBytes(8).toString('hex');
+    // Pay, sending a trace context of our own: the gateway must not follow it (an outside caller does
+    // not choose the trace id), but keep it as an attribute; the answer names the trace it made.
+    const clientTraceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
     const pay = await call<PaymentView>(`${api}/payments`, {
       method: 'POST',
       fan: first,
-      headers: { 'idempotency-key': randomUUID(), traceparent: `00-${traceId}-${clientSpanId}-01` },
+      headers: { 'idempotency-key': randomUUID(), traceparent: clientTraceparent },
       body: { reservationId },
     });
     expectStatus(pay, 201, 'payment');
+    const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(pay.headers?.get('traceresponse') ?? '')?.[1] ?? '';
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(clientTraceparent).not.toContain(traceId);
     expect(pay.body).toMatchObject({ reservationId, status: 'COMPLETED', amount: price, failureReason: null, refunded: false, stalled: false });
     expect(pay.body.paymentId).toEqual(expect.any(String));
     const { paymentId } = pay.body;
@@ -182,7 +185,7 @@ describe('checkout through the gateway (all services as processes)', () => {
     });
 
     // One trace: every span of the checkout, from the gateway through the saga to the gateway's
-    // payment.completed consumer, hangs under the request we sent.
+    // payment.completed consumer, hangs under the gateway's span for the request we sent.
     const receiver = otlp!;
     const prefix = system!.topicPrefix;
     const hop = (topic: string, producer: string, consumer: string) => ({ topic: `${prefix}${topic}`, producer, consumer });
@@ -202,7 +205,8 @@ describe('checkout through the gateway (all services as processes)', () => {
       const roots = spans.filter((s) => !byId.has(s.parentSpanId));
       const root = roots.find((s) => s.service === 'queue-gateway' && s.kind === SpanKind.SERVER && s.name === 'POST /api/v1/payments');
       if (!root) problems.push("no gateway server span 'POST /api/v1/payments'");
-      else if (root.parentSpanId !== clientSpanId) problems.push(`the gateway's server span has parent ${root.parentSpanId}, not the traceparent sent (${clientSpanId})`);
+      else if (root.parentSpanId !== '') problems.push(`the gateway's server span has parent ${root.parentSpanId}: it followed a client's trace context`);
+      else if (root.attributes['client.traceparent'] !== clientTraceparent) problems.push(`the gateway's server span does not keep the client's traceparent (${String(root.attributes['client.traceparent'])})`);
       for (const orphan of roots.filter((s) => s !== root)) problems.push(`parent ${orphan.parentSpanId || '(none)'} of "${describe(orphan)}" is not in the trace`);
 
       const services = new Set(spans.map((s) => s.service));

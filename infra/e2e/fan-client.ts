@@ -15,6 +15,8 @@ export interface Answer<T = Record<string, unknown>> {
   body: T;
   /** The raw body, for checks on what must never appear in it. */
   text: string;
+  /** The response headers (absent on an answer made up for a failed call). */
+  headers?: Headers;
 }
 
 export interface CallOptions {
@@ -38,7 +40,7 @@ export async function call<T = Record<string, unknown>>(url: string, options: Ca
     signal: AbortSignal.timeout(20_000),
   });
   const text = await res.text();
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: (text ? JSON.parse(text) : {}) as T, text };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: (text ? JSON.parse(text) : {}) as T, text, headers: res.headers };
 }
 
 /** Fails with the whole answer when the status is not the one expected (a bare status mismatch says too little). */

@@ -155,7 +155,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       WALLET_URL: urlOf('wallet'),
       PAYMENT_URL: urlOf('payment'),
     };
-    if (options.otlpEndpoint) env.OTEL_EXPORTER_OTLP_ENDPOINT = options.otlpEndpoint;
+    // A test that reads traces records every one (the default samples a small share of new traces).
+    if (options.otlpEndpoint) Object.assign(env, { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint, TRACE_SAMPLE_RATIO: '1' });
     return { ...env, ...options.commonEnv, ...options.env?.[name], ...extraEnv.get(name) };
   }
 

@@ -25,7 +25,7 @@ export interface AppDeps {
   /** The room in Redis: entering, leaving, exact admission checks. */
   waitingRoom: WaitingRoomPort & { status(userId: string, ticket: number): Promise<AdmissionView> };
   /** This process's snapshot of the room: status polls and event streams. */
-  view: RoomViewPort & StreamSource;
+  view: RoomViewPort & StreamSource & { peek(userId: string, ticket: number): AdmissionView | undefined };
   /** SSE comment interval (tests shorten it). */
   heartbeatMs?: number;
   internalAuth: InternalAuth;
@@ -49,6 +49,7 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
     queueTokens: deps.queueTokens,
     admission: (userId, ticket) => deps.waitingRoom.status(userId, ticket),
     admissionFromSnapshot: (userId, ticket) => deps.view.status(userId, ticket),
+    peekAdmissionFromSnapshot: (userId, ticket) => deps.view.peek(userId, ticket),
     adminKey: deps.adminKey,
   };
   const requireAccess = createAccessCheck(accessDeps);
@@ -71,5 +72,8 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, waitingRoom: deps.waitingRoom, view: deps.view, streams }));
     },
   );
+  // The gateway's own answers are per-fan and no-store; hashing each body for an ETag buys nothing.
+  // Forwarded answers keep the services' ETags (the proxy passes headers through).
+  http.app.set('etag', false);
   return { ...http, streams };
 }

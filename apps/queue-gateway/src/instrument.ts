@@ -3,4 +3,4 @@ import { commonSchema, loadConfig } from '@ticketing/config';
 import { startTelemetry } from '@ticketing/telemetry';
 
 const config = loadConfig(commonSchema);
-startTelemetry({ serviceName: 'queue-gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, disabled: config.OTEL_SDK_DISABLED, sampleRatio: config.TRACE_SAMPLE_RATIO });
+startTelemetry({ serviceName: 'queue-gateway', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, disabled: config.OTEL_SDK_DISABLED, sampleRatio: config.TRACE_SAMPLE_RATIO, publicEntrance: true });

@@ -1,4 +1,4 @@
-import type { Logger, Registry } from '@ticketing/telemetry';
+import { ensureTraceContext, type Logger, type Registry } from '@ticketing/telemetry';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { createHealth, type ReadinessCheck } from './health';
@@ -30,6 +30,7 @@ export function createHttpApp(options: HttpAppOptions, mount: (app: Express) => 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(ensureTraceContext);
   const health = createHealth(options.readiness);
   app.use(health.router);
   app.get('/metrics', async (_req, res) => {
@@ -43,6 +44,14 @@ export function createHttpApp(options: HttpAppOptions, mount: (app: Express) => 
       // Successful requests at debug: at thousands of requests a second an info line each costs more
       // than the request; client errors stay visible at info, server errors at error.
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      // pino serializes a child logger's bindings when it is made, i.e. for every request whether its
+      // line is written or not; the default request serializer (every header, then redaction) was a
+      // seventh of the gateway's CPU per request. Method, path and id say which request it was.
+      serializers: {
+        req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+      wrapSerializers: false,
     }),
   );
   if (options.internalAuth) app.use(options.internalAuth.requireGatewayCredentials());

@@ -13,6 +13,12 @@ const AUDIENCE = 'waiting-room';
 export function createVerifiedTokenCache<T>({ maxEntries = 20_000, now = Date.now }: { maxEntries?: number; now?: () => number } = {}) {
   const entries = new Map<string, { value: T; expiresAtMs: number }>();
   return {
+    /** The remembered value of a token verified before and not yet expired, without a promise (the hot path). */
+    peek(token: string): T | undefined {
+      const hit = entries.get(token);
+      return hit && now() < hit.expiresAtMs ? hit.value : undefined;
+    },
+
     async get(token: string, verify: (token: string) => Promise<T>): Promise<T> {
       const hit = entries.get(token);
       if (hit) {
@@ -76,6 +82,11 @@ export function createQueueTokens({ secret, ttlSeconds = 24 * 3600 }: { secret: 
         .setIssuedAt()
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(key);
+    },
+
+    /** The claims of a token verified before, if it is remembered and not expired (no promise). */
+    peek(token: string): QueueTokenClaims | undefined {
+      return verified.peek(token);
     },
 
     /** Throws 401 QUEUE_TOKEN_INVALID for anything malformed or forged, QUEUE_TOKEN_EXPIRED past its lifetime. */

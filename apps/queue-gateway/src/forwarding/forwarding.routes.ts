@@ -1,5 +1,5 @@
 import { INTERNAL_AUTH_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, type AccessLevel, type InternalAuth } from '@ticketing/http';
-import { currentTraceId, type Logger } from '@ticketing/telemetry';
+import { currentTraceId, unsampledTraceparent, type Logger } from '@ticketing/telemetry';
 import { Router, type RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { Agent, type ServerResponse } from 'node:http';
@@ -62,6 +62,12 @@ export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeo
         proxyTimeout: timeoutMs,
         xfwd: true,
         on: {
+          // A request the gateway does not record is not instrumented, so nothing injects its trace
+          // context: send it (unsampled), so the service's logs carry the same trace id.
+          proxyReq: (proxyReq) => {
+            const traceparent = unsampledTraceparent();
+            if (traceparent) proxyReq.setHeader('traceparent', traceparent);
+          },
           error: (error, req, res) => {
             const code = (error as NodeJS.ErrnoException).code;
             logger.warn({ err: error, upstream: name, path: req.url }, 'upstream call failed');
