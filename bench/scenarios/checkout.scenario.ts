@@ -26,7 +26,9 @@ const PRICE = 10_000;
  * so no payment is cut off at the end of a wave and every checkout's latency is known.
  */
 function checkoutsPerConnection(fans: number): number {
-  return Math.max(1, Math.ceil(fans / config.BENCH_CHECKOUT_CONNECTIONS));
+  // autocannon opens no more connections than requests per second asked (two per checkout).
+  const connections = Math.min(config.BENCH_CHECKOUT_CONNECTIONS, config.BENCH_CHECKOUT_RATE * 2);
+  return Math.max(1, Math.ceil(fans / connections));
 }
 
 interface Fan extends AdmittedFan {
