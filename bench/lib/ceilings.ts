@@ -36,7 +36,7 @@ function startCeilingServer(name: CeilingName) {
 /** One HTTP ceiling: its server alone in a process, loaded by autocannon exactly as the scenarios load the gateway. */
 async function httpCeiling(name: CeilingName): Promise<CeilingResult> {
   const server = startCeilingServer(name);
-  const load = createMeasurement();
+  const load = createMeasurement({ drainMs: 0 }); // nothing trails a hello
   try {
     const port = await server.port;
     const before = processSeconds(server.child.pid!);

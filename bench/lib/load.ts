@@ -12,8 +12,10 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * One row's measurement, made of one or more autocannon runs (waves of fans): requests and time add
  * up, percentiles are over every request of every run, and the CPU of every process of the stack is
  * read before and after each run (extra work inside a run, such as settling, goes in `alsoMeasure`).
+ * The CPU window closes `drainMs` after the last answer, so that the work the answers set off (events
+ * relayed and consumed, read models) is counted with them; the time and rate are autocannon's alone.
  */
-export function createMeasurement() {
+export function createMeasurement({ drainMs = 500 } = {}) {
   const meter = createCpuMeter();
   const latenciesMs: number[] = [];
   const totals = { requests: 0, seconds: 0, errors: 0, non2xx: 0, fiveXx: 0 };
@@ -30,6 +32,7 @@ export function createMeasurement() {
         totals.non2xx += result.non2xx;
         totals.fiveXx += result['5xx'];
         await alsoMeasure?.(result);
+        await sleep(drainMs);
         return result;
       });
     },
