@@ -36,6 +36,20 @@ export function presentStatus(view: AdmissionView, pollAfterMs: number) {
   };
 }
 
+/**
+ * `GET /queue/status`, the route a waiting crowd calls most: answered from this process's snapshot of
+ * the room (the access check reads it); an expired token gets 200 EXPIRED, so a client learns it must
+ * line up again. Mounted ahead of the other routers (see createHttpApp's `mountFirst`).
+ */
+export function queueStatusRoute({ requireAccess, waitingRoom }: Pick<QueueRoutesDeps, 'requireAccess' | 'waitingRoom'>): Router {
+  const router = Router();
+  router.get('/api/v1/queue/status', requireAccess('queue', { allowExpired: true, fromSnapshot: true }), (req, res) => {
+    const { admission } = req.principal as { admission: AdmissionView };
+    res.set('cache-control', 'no-store').json(presentStatus(admission, waitingRoom.pollAfterMs(admission)));
+  });
+  return router;
+}
+
 export function queueRoutes({ requireAccess, queueTokens, waitingRoom, view, streams }: QueueRoutesDeps): Router {
   const router = Router();
   const principal = (req: Request) => req.principal as { userId: string; ticket: number; admission: AdmissionView };
@@ -47,13 +61,6 @@ export function queueRoutes({ requireAccess, queueTokens, waitingRoom, view, str
     const place = view.entered(userId, ticket, entry);
     const queueToken = await queueTokens.issue({ userId, ticket });
     res.status(201).json({ queueToken, ...presentStatus(place, waitingRoom.pollAfterMs(place)) });
-  });
-
-  // Answered from this process's snapshot of the room (the access check reads it); an expired token gets
-  // 200 EXPIRED, so a client learns it must line up again.
-  router.get('/api/v1/queue/status', requireAccess('queue', { allowExpired: true, fromSnapshot: true }), (req, res) => {
-    const { admission } = principal(req);
-    res.set('cache-control', 'no-store').json(presentStatus(admission, waitingRoom.pollAfterMs(admission)));
   });
 
   router.delete('/api/v1/queue/tokens/me', requireAccess('queue'), async (req, res) => {

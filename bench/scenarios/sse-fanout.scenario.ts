@@ -1,0 +1,173 @@
+import { loadConfig } from '@ticketing/config';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { z } from 'zod';
+import { stackPaths } from '../../infra/stack/paths';
+import { benchConfig } from '../lib/bench-config';
+import { callApi, leave, lineUp, untilAdmitted, type Fan } from '../lib/fans';
+import { createMeasurement, inBatches, sleep } from '../lib/load';
+import { latencySummary, type Check, type Scenario, type ScenarioResult } from '../lib/report';
+
+const config = loadConfig(
+  z.object({
+    /** Streams to open on the one gateway process (capped by its and this process's open-file limits). */
+    BENCH_SSE_STREAMS: z.coerce.number().int().min(1).default(50_000),
+    /** Source addresses 127.0.0.2 .. 127.0.0.(1 + n): each gives the client its own ~28,000 ports. */
+    BENCH_SSE_SOURCE_ADDRESSES: z.coerce.number().int().min(1).max(200).default(8),
+  }),
+);
+
+/** The gateway's pid, from the stack's record of the services it started. */
+function gatewayPid(): number {
+  const record = JSON.parse(readFileSync(stackPaths.services, 'utf8')) as { services: { name: string; pid?: number }[] };
+  const pid = record.services.find((s) => s.name === 'queue-gateway')?.pid;
+  if (!pid) throw new Error('the stack has no running queue-gateway');
+  return pid;
+}
+
+const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+/** The soft limit on open files of a process (this machine's hard limit may be below what the issue asks). */
+const openFileLimit = (pid: number | 'self') => Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1]);
+const openFiles = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/FDSize:\s+(\d+)/)?.[1]);
+
+interface Stream {
+  request: http.ClientRequest;
+  /** The last position pushed; null while ACTIVE or before the first event. */
+  position: number | null;
+  status: string | null;
+  /** When the stream first showed a position below `baseline` (ms since the change). */
+  reachedAfterMs?: number;
+  baseline?: number;
+  events: number;
+}
+
+function openStream(fan: Fan, sourceAddress: string, onEvent: (stream: Stream) => void): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(`${benchConfig.api}/queue/events`);
+    const request = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      localAddress: sourceAddress,
+      agent: false,
+      headers: { authorization: `Bearer ${fan.session}`, 'x-queue-token': fan.queueToken, accept: 'text/event-stream' },
+    });
+    const stream: Stream = { request, position: null, status: null, events: 0 };
+    request.once('error', reject);
+    request.once('response', (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`GET /queue/events answered ${res.statusCode}`));
+      res.setEncoding('utf8');
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame.split('\n').find((line) => line.startsWith('data: '));
+          if (!data) continue;
+          const body = JSON.parse(data.slice(6)) as { status: string; position: number | null };
+          stream.status = body.status;
+          stream.position = body.position;
+          stream.events++;
+          onEvent(stream);
+          resolve(stream);
+        }
+      });
+      res.once('error', () => undefined);
+    });
+    request.end();
+  });
+}
+
+/**
+ * Server-sent events at scale: as many open `GET /queue/events` streams on the one gateway process as
+ * its open-file limit allows (the issue asks 50,000), each a waiting fan; the gateway's memory per
+ * stream; then the fan at the head of the line leaves, and the time until each stream shows its new,
+ * lower position (the gateway pushes from its next snapshot, within one admission tick).
+ */
+export const scenario: Scenario = {
+  name: 'sse-fanout',
+  description: 'open event streams on one gateway process: memory per stream, a change of the head reaching every stream',
+  async run(): Promise<ScenarioResult[]> {
+    const pid = gatewayPid();
+    const limit = Math.min(openFileLimit(pid), openFileLimit('self'));
+    // Each stream is one socket in the gateway and one here; leave room for both processes' own files.
+    const count = Math.min(config.BENCH_SSE_STREAMS, limit - 1_000);
+    const notes: string[] = [];
+    if (count < config.BENCH_SSE_STREAMS) {
+      notes.push(`${count} streams, not ${config.BENCH_SSE_STREAMS}: the open-file limit is ${limit} here (a hard limit this machine does not let a process raise)`);
+    }
+    const everyone: Fan[] = [];
+    const streams: Stream[] = [];
+    const load = createMeasurement({ drainMs: 0 });
+    try {
+      // Fill every free slot first, so each streaming fan waits in line and has a position to watch.
+      const holders = await lineUp(benchConfig.MAX_ACTIVE_USERS);
+      everyone.push(...holders);
+      await untilAdmitted(holders.slice(0, 1)).catch(() => undefined);
+      const [head] = await lineUp(1);
+      everyone.push(head);
+      const fans = await lineUp(count);
+      everyone.push(...fans);
+
+      const rssBefore = rssBytes(pid);
+      let changedAt: number | undefined;
+      const onEvent = (stream: Stream) => {
+        if (changedAt === undefined || stream.reachedAfterMs !== undefined || stream.baseline === undefined) return;
+        if (stream.position !== null && stream.position < stream.baseline) stream.reachedAfterMs = Date.now() - changedAt;
+      };
+      const openedAt = Date.now();
+      await inBatches(fans, 500, async (fan) => {
+        const address = `127.0.0.${2 + (streams.length % config.BENCH_SSE_SOURCE_ADDRESSES)}`;
+        streams.push(await openStream(fan, address, onEvent));
+      });
+      const openSeconds = (Date.now() - openedAt) / 1000;
+      // Two ticks with nothing changing: every stream has its settled position.
+      await sleep(2_500);
+      const rssOpen = rssBytes(pid);
+      const waiting = streams.filter((s) => s.status === 'WAITING');
+      for (const s of waiting) s.baseline = s.position!;
+      const gatewayFiles = openFiles(pid);
+
+      // The change: the fan ahead of all of them leaves.
+      await load.measure(async () => {
+        changedAt = Date.now();
+        const left = await callApi('/queue/tokens/me', { method: 'DELETE', fan: head });
+        if (left.status !== 204) throw new Error(`the head fan could not leave: ${left.status}`);
+        const deadline = Date.now() + 10_000;
+        while (waiting.some((s) => s.reachedAfterMs === undefined) && Date.now() < deadline) await sleep(50);
+      });
+      const reached = waiting.filter((s) => s.reachedAfterMs !== undefined).map((s) => s.reachedAfterMs!);
+      const latency = latencySummary(reached);
+      const within1s = reached.filter((ms) => ms <= 1_000).length;
+      const bytesPerStream = (rssOpen - rssBefore) / streams.length;
+      const checks: Check[] = [
+        { name: 'every stream opened and pushed its status', pass: streams.length === count && streams.every((s) => s.events > 0), detail: `${streams.length}/${count} streams in ${openSeconds.toFixed(1)} s` },
+        { name: 'every waiting stream saw the head leave', pass: reached.length === waiting.length && waiting.length > 0, detail: `${reached.length}/${waiting.length} waiting streams` },
+      ];
+      notes.push(
+        `gateway RSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before the streams, ${(rssOpen / 2 ** 20).toFixed(0)} MiB with ${streams.length} open: ${(bytesPerStream / 1024).toFixed(1)} KiB per stream; file table ${gatewayFiles}`,
+        `the change reached ${((100 * within1s) / Math.max(1, reached.length)).toFixed(1)} % of the streams within 1 s (this includes the wait for the next admission tick)`,
+      );
+      const p99 = latency.p99;
+      return [
+        {
+          scenario: 'sse-fanout',
+          target: '50,000 streams on one process, <= 20 KB each, a change reaches 99% within 1 s',
+          targetMet: count >= 50_000 && bytesPerStream <= 20_000 && p99 <= 1_000,
+          ...load.summary(streams.length),
+          durationSeconds: openSeconds,
+          throughputPerSecond: streams.length / openSeconds,
+          latencyMs: latency,
+          errors: streams.length - count,
+          checks,
+          notes,
+        },
+      ];
+    } finally {
+      for (const s of streams) s.request.destroy();
+      await leave(everyone);
+    }
+  },
+};
