@@ -71,6 +71,11 @@ export const commonSchema = z.object({
   MESSAGING_PURGE_BATCH_SIZE: z.coerce.number().int().min(100).max(100_000).default(5_000),
   /** A consumer silent this long (crashed) loses its partitions to the others; the broker's minimum is 6 s. */
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+  /**
+   * How long the broker holds a consumer's fetch that finds nothing new (a message arriving meanwhile
+   * is returned at once). Sets what an idle consumer costs, and how soon it hears of a rebalance.
+   */
+  KAFKA_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(5_000).default(1_000),
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** Shared by the gateway (signs forwarded calls) and the services (accept only signed calls). */

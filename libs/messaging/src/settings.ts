@@ -22,6 +22,7 @@ export function messagingSettings(config: CommonConfig & { databaseUrl: string }
       topicPrefix,
       maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
       processedRetentionMs: config.PROCESSED_MESSAGES_RETENTION_MS,
       processedPurgeIntervalMs: config.MESSAGING_PURGE_INTERVAL_MS,
       processedPurgeBatchSize: config.MESSAGING_PURGE_BATCH_SIZE,
