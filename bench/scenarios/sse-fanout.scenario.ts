@@ -4,7 +4,7 @@ import http from 'node:http';
 import { z } from 'zod';
 import { stackPaths } from '../../infra/stack/paths';
 import { benchConfig } from '../lib/bench-config';
-import { callApi, leave, lineUp, untilAdmitted, type Fan } from '../lib/fans';
+import { callApi, leave, lineUp, type Fan } from '../lib/fans';
 import { createMeasurement, inBatches, sleep } from '../lib/load';
 import { latencySummary, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 
@@ -83,8 +83,8 @@ function openStream(fan: Fan, sourceAddress: string, onEvent: (stream: Stream) =
 /**
  * Server-sent events at scale: as many open `GET /queue/events` streams on the one gateway process as
  * its open-file limit allows (the issue asks 50,000), each a waiting fan; the gateway's memory per
- * stream; then the fan at the head of the line leaves, and the time until each stream shows its new,
- * lower position (the gateway pushes from its next snapshot, within one admission tick).
+ * stream; then an admitted fan leaves, the next tick admits the head of the line, and the time until
+ * each stream shows its new, lower position (the gateway pushes from that tick's snapshot).
  */
 export const scenario: Scenario = {
   name: 'sse-fanout',
@@ -105,9 +105,15 @@ export const scenario: Scenario = {
       // Fill every free slot first, so each streaming fan waits in line and has a position to watch.
       const holders = await lineUp(benchConfig.MAX_ACTIVE_USERS);
       everyone.push(...holders);
-      await untilAdmitted(holders.slice(0, 1)).catch(() => undefined);
-      const [head] = await lineUp(1);
-      everyone.push(head);
+      await sleep(2_500);
+      let holder: Fan | undefined;
+      for (const fan of holders) {
+        if ((await callApi('/queue/status', { fan })).body.status === 'ACTIVE') {
+          holder = fan;
+          break;
+        }
+      }
+      if (!holder) throw new Error('none of the fans lined up to fill the slots was admitted: the slots are held by others');
       const fans = await lineUp(count);
       everyone.push(...fans);
 
@@ -130,11 +136,12 @@ export const scenario: Scenario = {
       for (const s of waiting) s.baseline = s.position!;
       const gatewayFiles = openFiles(pid);
 
-      // The change: the fan ahead of all of them leaves.
+      // The change: an admitted fan gives up the slot, the next tick admits the head of the line, and
+      // every fan behind moves up by one.
       await load.measure(async () => {
         changedAt = Date.now();
-        const left = await callApi('/queue/tokens/me', { method: 'DELETE', fan: head });
-        if (left.status !== 204) throw new Error(`the head fan could not leave: ${left.status}`);
+        const left = await callApi('/queue/tokens/me', { method: 'DELETE', fan: holder });
+        if (left.status !== 204) throw new Error(`the admitted fan could not leave: ${left.status}`);
         const deadline = Date.now() + 10_000;
         while (waiting.some((s) => s.reachedAfterMs === undefined) && Date.now() < deadline) await sleep(50);
       });
@@ -144,7 +151,7 @@ export const scenario: Scenario = {
       const bytesPerStream = (rssOpen - rssBefore) / streams.length;
       const checks: Check[] = [
         { name: 'every stream opened and pushed its status', pass: streams.length === count && streams.every((s) => s.events > 0), detail: `${streams.length}/${count} streams in ${openSeconds.toFixed(1)} s` },
-        { name: 'every waiting stream saw the head leave', pass: reached.length === waiting.length && waiting.length > 0, detail: `${reached.length}/${waiting.length} waiting streams` },
+        { name: 'every waiting stream saw the line move', pass: reached.length === waiting.length && waiting.length > 0, detail: `${reached.length}/${waiting.length} waiting streams` },
       ];
       notes.push(
         `gateway RSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before the streams, ${(rssOpen / 2 ** 20).toFixed(0)} MiB with ${streams.length} open: ${(bytesPerStream / 1024).toFixed(1)} KiB per stream; file table ${gatewayFiles}`,

@@ -67,6 +67,8 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
     const fans = await lineUp(a.room, 3_000);
     const line = `{${keyPrefix}}:line`;
     const lastBound = new Map<number, number>();
+    const lastShown = new Map<number, number>();
+    let shownChecked = 0;
     let violations: string[] = [];
     let checked = 0;
     let gaps = 0;
@@ -76,27 +78,40 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
       await Promise.all(present.map((f, i) => (i % 2 ? a.room.leave(f.userId, f.ticket) : b.room.expireUser(f.userId))));
       gaps += present.length;
       clock.now += 5 * SECOND;
-      // Most fans poll, through either gateway (a poll renews the lease at most once per half lease);
-      // every eleventh never polls, so their leases lapse and admission or the sweep drops them.
-      const polling = fans.filter((f) => f.ticket % 11 !== 0 && f.ticket % 7 !== round % 7);
-      await Promise.all(polling.map((f, i) => (i % 2 ? a.view : b.view).status(f.userId, f.ticket)));
       const ticker: RoomView = round % 2 ? a.view : b.view;
       await ticker.admit();
       const snapshot = ticker.snapshot()!;
-      const members = await Promise.all(fans.map((f) => redis.zrank(line, userMember(f.userId))));
-      fans.forEach((f, i) => {
-        const rank = members[i];
-        if (rank === null) return;
+      // Most fans poll, through either gateway (a poll renews the lease at most once per half lease);
+      // every eleventh never polls, so their leases lapse and admission or the sweep drops them.
+      const polling = fans.filter((f) => f.ticket % 11 !== 0 && f.ticket % 7 !== round % 7);
+      const views = [a.view, b.view];
+      const shown = await Promise.all(polling.map((f) => views[f.ticket % 2].status(f.userId, f.ticket)));
+      const ranks = new Map<number, number | null>();
+      await Promise.all(fans.map(async (f) => ranks.set(f.ticket, await redis.zrank(line, userMember(f.userId)))));
+      fans.forEach((f) => {
+        const rank = ranks.get(f.ticket);
+        if (rank === null || rank === undefined) return;
         const bound = positionUpperBound(snapshot, f.ticket);
         checked++;
-        if (bound === undefined || bound < rank + 1) violations.push(`ticket ${f.ticket}: shown ${bound}, truly ${rank + 1}`);
-        if (bound !== undefined && bound > (lastBound.get(f.ticket) ?? Infinity)) violations.push(`ticket ${f.ticket}: ${lastBound.get(f.ticket)} then ${bound}`);
+        if (bound === undefined || bound < rank + 1) violations.push(`ticket ${f.ticket}: bound ${bound}, truly ${rank + 1}`);
+        if (bound !== undefined && bound > (lastBound.get(f.ticket) ?? Infinity)) violations.push(`ticket ${f.ticket}: bound ${lastBound.get(f.ticket)} then ${bound}`);
         if (bound !== undefined) lastBound.set(f.ticket, bound);
+      });
+      // What each gateway showed: never below the truth (read after the poll, so it can only be lower), never rising.
+      shown.forEach((place, i) => {
+        const f = polling[i];
+        const rank = ranks.get(f.ticket);
+        if (place.status !== 'WAITING' || rank === null || rank === undefined) return;
+        if (place.position < rank + 1) violations.push(`ticket ${f.ticket}: shown ${place.position}, truly ${rank + 1}`);
+        if (place.position > (lastShown.get(f.ticket) ?? Infinity)) violations.push(`ticket ${f.ticket}: shown ${lastShown.get(f.ticket)} then ${place.position}`);
+        lastShown.set(f.ticket, place.position);
+        shownChecked++;
       });
       violations = violations.slice(0, 20);
     }
     expect(violations).toEqual([]);
     expect(checked).toBeGreaterThan(20_000);
+    expect(shownChecked).toBeGreaterThan(20_000);
     expect(gaps).toBeGreaterThan(1_000); // the line really had holes, so the bound was not trivially exact
     // The bound is close: with holes in the line it is still within one fine grid spacing near the head.
     const snapshot = a.view.snapshot()!;

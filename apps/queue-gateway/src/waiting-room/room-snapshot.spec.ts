@@ -11,7 +11,7 @@ function snapshotOf(tickets: number[], seq: number, spacing = 16): RoomSnapshot 
       checkpoints.ranks.push(sorted.filter((t) => t < c).length);
     }
   }
-  return { takenAt: 0, head, seq, waiting: sorted.length, active: 0, admissionRatePerSecond: null, checkpoints };
+  return { takenAt: 0, head, seq, waiting: sorted.length, active: 0, admissionRatePerSecond: null, admittedTotal: 0, checkpoints };
 }
 
 describe('positionUpperBound', () => {

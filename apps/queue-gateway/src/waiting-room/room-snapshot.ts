@@ -23,6 +23,8 @@ export interface RoomSnapshot {
   active: number;
   /** Measured admission rate (users/s) or null before anything was measured. */
   admissionRatePerSecond: number | null;
+  /** Everyone ever admitted from this room: each admission moved every fan still waiting up by one. */
+  admittedTotal: number;
   /** Ascending tickets and, at the same index, the number of waiting tickets below each. */
   checkpoints: { tickets: number[]; ranks: number[] };
 }
@@ -70,16 +72,16 @@ export function positionUpperBound(snapshot: RoomSnapshot, ticket: number): numb
   return Number.isFinite(ahead) ? ahead + 1 : undefined;
 }
 
-/** Decodes the admission script's flat reply: {takenAt, head|-1, seq, waiting, active, rate, observed, n, c1, r1, ...}. */
+/** Decodes the admission script's flat reply: {takenAt, head|-1, seq, waiting, active, rate, observed, admittedTotal, n, c1, r1, ...}. */
 export function parseSnapshotReply(reply: unknown[], rate: (decayed: number, observedMs: number) => number | null): RoomSnapshot {
   const num = (v: unknown) => (v === '' || v === null || v === undefined ? 0 : Number(v));
   const head = num(reply[1]);
-  const n = num(reply[7]);
+  const n = num(reply[8]);
   const tickets: number[] = [];
   const ranks: number[] = [];
   for (let i = 0; i < n; i++) {
-    tickets.push(num(reply[8 + 2 * i]));
-    ranks.push(num(reply[9 + 2 * i]));
+    tickets.push(num(reply[9 + 2 * i]));
+    ranks.push(num(reply[10 + 2 * i]));
   }
   return {
     takenAt: num(reply[0]),
@@ -88,6 +90,7 @@ export function parseSnapshotReply(reply: unknown[], rate: (decayed: number, obs
     waiting: num(reply[3]),
     active: num(reply[4]),
     admissionRatePerSecond: rate(num(reply[5]), num(reply[6])),
+    admittedTotal: num(reply[7]),
     checkpoints: { tickets, ranks },
   };
 }

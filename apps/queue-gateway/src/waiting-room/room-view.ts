@@ -27,6 +27,8 @@ interface Fan {
   confirmedAt: number;
   /** The lowest position shown for this ticket by this process: a position never moves backwards. */
   shown: number;
+  /** The snapshot's admittedTotal when `shown` was set (none before any snapshot): each admission since moved this fan up by one. */
+  shownAdmitted?: number;
   /** Set while ACTIVE: the slot's end. */
   activeUntil?: number;
   /** A background renewal is in flight. */
@@ -90,8 +92,16 @@ export function createRoomView({ room, waitingLeaseMs, maxFans = 200_000, batchS
     send(renewals, false);
   }
 
+  /**
+   * The position to show: the snapshot's bound, or what this process showed before less the admissions
+   * since (everyone admitted since was ahead of a fan still waiting), whichever is lower. The second
+   * keeps a fan moving with the line when a bound from a coarser checkpoint has not caught up yet.
+   */
   function waitingPlace(fan: Fan, position: number): WaitingPlace {
-    fan.shown = Math.min(fan.shown, position);
+    const admitted = current?.admittedTotal;
+    const since = admitted !== undefined && fan.shownAdmitted !== undefined ? Math.max(0, admitted - fan.shownAdmitted) : 0;
+    fan.shown = Math.max(1, Math.min(fan.shown - since, position));
+    fan.shownAdmitted = admitted;
     return room.waitingPlace(fan.shown, current?.admissionRatePerSecond ?? null);
   }
 
@@ -101,7 +111,7 @@ export function createRoomView({ room, waitingLeaseMs, maxFans = 200_000, batchS
       fans.delete(ticket);
       return place;
     }
-    const fan = fans.get(ticket) ?? { userId, confirmedAt: at, shown: Number.POSITIVE_INFINITY };
+    const fan = fans.get(ticket) ?? { userId, confirmedAt: at, shown: Number.POSITIVE_INFINITY, shownAdmitted: current?.admittedTotal };
     fan.confirmedAt = at;
     fans.set(ticket, fan);
     if (place.status === 'ACTIVE') {

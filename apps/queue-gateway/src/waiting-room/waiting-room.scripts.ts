@@ -53,7 +53,7 @@ end
 export const GONE_STREAM_MAX = 10_000;
 
 /*
- * The room's snapshot (see room-snapshot.ts): {now, head|-1, seq, waiting, active, rate, observed, n, c1, r1, ...}
+ * The room's snapshot (see room-snapshot.ts): {now, head|-1, seq, waiting, active, rate, observed, admittedTotal, n, c1, r1, ...}
  * with checkpoint ranks on fixed grids above the head (CHECKPOINT_GRIDS), each one ZCOUNT (O(log N)),
  * so its cost is bounded by the grids, not by the length of the line. Then the gone stream after `gone_after`.
  */
@@ -64,8 +64,8 @@ local function snapshot(seq_key, line, active, meta, now)
   local head = -1
   if #first > 0 then head = math.floor(tonumber(first[2])) end
   local seq = tonumber(redis.call('GET', seq_key) or '0')
-  local rate = redis.call('HMGET', meta, 'rate', 'observed')
-  local out = {now, head, seq, redis.call('ZCARD', line), redis.call('ZCARD', active), rate[1] or '', rate[2] or '', 0}
+  local rate = redis.call('HMGET', meta, 'rate', 'observed', 'admitted')
+  local out = {now, head, seq, redis.call('ZCARD', line), redis.call('ZCARD', active), rate[1] or '', rate[2] or '', rate[3] or '0', 0}
   if head >= 0 then
     local seen, points = {}, {}
     for _, grid in ipairs(GRIDS) do
@@ -85,7 +85,7 @@ local function snapshot(seq_key, line, active, meta, now)
       out[#out + 1] = points[i]
       out[#out + 1] = redis.call('ZCOUNT', line, '-inf', '(' .. points[i])
     end
-    out[8] = #points
+    out[9] = #points
   end
   return out
 end
