@@ -137,15 +137,16 @@ async function runAtSize(redis: Redis, meter: CpuMeter, waiting: number, seconds
     // A fresh room numbers its arrivals 1..n, so a waiter's position is its ticket.
     const positionsExact = places.every((p, j) => p.status === 'WAITING' && p.position === tickets[samples[j]]);
 
-    // An admission tick with the default 60 s lease, one second after the last: it sweeps waiting/60
-    // waiters for lapsed leases (the script's run time is how long Redis is blocked per tick).
+    // An admission tick as a gateway runs it (with the room's snapshot), the default 60 s lease, one
+    // second after the last: it sweeps a bounded slice of the line for lapsed leases and ranks the
+    // snapshot's checkpoints (the script's run time is how long Redis is blocked per tick).
     let tickClock = Date.now();
     const ticking = createWaitingRoom({ ...roomOptions, waitingLeaseMs: 60_000, now: () => (tickClock += 1_000) });
-    await ticking.admit();
+    await ticking.admitAndSnapshot('0-0');
     const tickMs: number[] = [];
     for (let t = 0; t < 10; t++) {
       const t0 = now();
-      await ticking.admit();
+      await ticking.admitAndSnapshot('0-0');
       tickMs.push(now() - t0);
     }
     return {
