@@ -5,7 +5,7 @@ import { createAccessCheck, type AccessDeps, type AdmissionView } from './access
 import type { QueueTokens } from './access/queue-token';
 import { forwardingRoutes, type ForwardingDeps } from './forwarding/forwarding.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
-import { presentStatus, queueRoutes, queueStatusRoute, type RoomViewPort, type WaitingRoomPort } from './queue/queue.routes';
+import { presentStatus, queueRoutes, queueStatusRoutes, type RoomViewPort, type WaitingRoomPort } from './queue/queue.routes';
 import type { StreamSource } from './queue/status-streams';
 import { createStatusStreams, type StatusStreams } from './queue/status-streams';
 import { createSessionsRouter } from './sessions/sessions.routes';
@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       logger: deps.logger,
       metrics: deps.metrics,
       readiness: deps.readiness,
-      mountFirst: (app) => app.use(queueStatusRoute({ requireAccess, waitingRoom: deps.waitingRoom })),
+      mountFirst: (app) => app.use(queueStatusRoutes({ requireAccess, waitingRoom: deps.waitingRoom, streams })),
       // Forwarded requests stream their bodies to the owning service untouched.
       mountBeforeBodyParsing: (app) =>
         app.use(forwardingRoutes({ upstreams: deps.upstreams, requireAccess, internalAuth: deps.internalAuth, timeoutMs: deps.upstreamTimeoutMs, logger: deps.logger })),
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(openApi));
       app.use(createUsersRouter({ users: deps.users, hasher: deps.hasher }));
       app.use(createSessionsRouter({ users: deps.users, hasher: deps.hasher, sessionTokens: deps.sessionTokens }));
-      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, waitingRoom: deps.waitingRoom, view: deps.view, streams }));
+      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, waitingRoom: deps.waitingRoom, view: deps.view }));
     },
   );
   // The gateway's own answers are per-fan and no-store; hashing each body for an ETag buys nothing.

@@ -132,6 +132,8 @@ export function startTelemetry(options: TelemetryOptions): void {
           applyCustomAttributesOnSpan: (span, request) => nameSpanByRoute(span, request),
         },
         '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
+        // pg already makes a span per query; knex's would be a second one around it.
+        '@opentelemetry/instrumentation-knex': { enabled: false },
         // One span per request (http) named by its route is what an SRE reads. The express
         // instrumentation walks every middleware layer of every request even when it makes no span
         // (a fifth of the gateway's throughput); the http span is named by route above instead.

@@ -37,20 +37,31 @@ export function presentStatus(view: AdmissionView, pollAfterMs: number) {
 }
 
 /**
- * `GET /queue/status`, the route a waiting crowd calls most: answered from this process's snapshot of
- * the room (the access check reads it); an expired token gets 200 EXPIRED, so a client learns it must
- * line up again. Mounted ahead of the other routers (see createHttpApp's `mountFirst`).
+ * `GET /queue/status` and `GET /queue/events`, what a waiting crowd calls most and holds open: answered
+ * from this process's snapshot of the room (the access check reads it); an expired token gets 200
+ * EXPIRED on the status route, so a client learns it must line up again. Mounted ahead of the other
+ * routers and the request log (see createHttpApp's `mountFirst`): a request log line and child logger
+ * per poll, or held by every open stream, is a cost with nothing to show for it.
  */
-export function queueStatusRoute({ requireAccess, waitingRoom }: Pick<QueueRoutesDeps, 'requireAccess' | 'waitingRoom'>): Router {
+export function queueStatusRoutes({ requireAccess, waitingRoom, streams }: Pick<QueueRoutesDeps, 'requireAccess' | 'waitingRoom' | 'streams'>): Router {
   const router = Router();
+  const principal = (req: Request) => req.principal as { userId: string; ticket: number; admission: AdmissionView };
   router.get('/api/v1/queue/status', requireAccess('queue', { allowExpired: true, fromSnapshot: true }), (req, res) => {
-    const { admission } = req.principal as { admission: AdmissionView };
+    const { admission } = principal(req);
     res.set('cache-control', 'no-store').json(presentStatus(admission, waitingRoom.pollAfterMs(admission)));
   });
+
+  // Server-sent events: the status again whenever it changes, pushed from each snapshot; an open stream
+  // holds the place like polling (the view renews its lease).
+  router.get('/api/v1/queue/events', requireAccess('queue', { fromSnapshot: true }), (req: Request, res: Response) => {
+    const { userId, ticket, admission } = principal(req);
+    streams.open(res, { userId, ticket, first: admission });
+  });
+
   return router;
 }
 
-export function queueRoutes({ requireAccess, queueTokens, waitingRoom, view, streams }: QueueRoutesDeps): Router {
+export function queueRoutes({ requireAccess, queueTokens, waitingRoom, view }: Omit<QueueRoutesDeps, 'streams'>): Router {
   const router = Router();
   const principal = (req: Request) => req.principal as { userId: string; ticket: number; admission: AdmissionView };
 
@@ -68,13 +79,6 @@ export function queueRoutes({ requireAccess, queueTokens, waitingRoom, view, str
     await waitingRoom.leave(userId, ticket);
     view.forget(ticket);
     res.status(204).end();
-  });
-
-  // Server-sent events: the status again whenever it changes, pushed from each snapshot; an open stream
-  // holds the place like polling (the view renews its lease).
-  router.get('/api/v1/queue/events', requireAccess('queue', { fromSnapshot: true }), (req: Request, res: Response) => {
-    const { userId, ticket, admission } = principal(req);
-    streams.open(res, { userId, ticket, first: admission });
   });
 
   return router;
