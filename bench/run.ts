@@ -19,7 +19,7 @@ import { measureCeilings } from './lib/ceilings';
 import { chartSpec, type BenchRun } from './lib/chart';
 import { CPU_PROCESSES, LOAD_GENERATOR } from './lib/cpu-meter';
 import { renderSvg } from './lib/render-chart';
-import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, type Scenario, type ScenarioResult } from './lib/report';
+import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, selectScenarios, type Scenario, type ScenarioResult } from './lib/report';
 
 const STACK_PROCESSES = CPU_PROCESSES.filter((p) => p !== LOAD_GENERATOR);
 const resultsDir = path.join(__dirname, 'results');
@@ -55,11 +55,9 @@ async function missingFromStack(): Promise<string[]> {
 async function loadScenarios(wanted: string[]): Promise<Scenario[]> {
   const dir = path.join(__dirname, 'scenarios');
   const files = readdirSync(dir).filter((f) => f.endsWith('.scenario.ts')).sort();
-  const scenarios: Scenario[] = [];
-  for (const file of files) {
-    const { scenario } = (await import(path.join(dir, file))) as { scenario: Scenario };
-    if (wanted.length === 0 || wanted.includes(scenario.name)) scenarios.push(scenario);
-  }
+  const all: Scenario[] = [];
+  for (const file of files) all.push(((await import(path.join(dir, file))) as { scenario: Scenario }).scenario);
+  const scenarios = selectScenarios(all, wanted);
   if (scenarios.length === 0) throw new Error(`no scenario matches ${wanted.join(', ')}; have ${files.join(', ')}`);
   return scenarios;
 }

@@ -24,7 +24,8 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-function readProcesses(): ProcStat[] {
+/** Every process of the machine, from /proc. */
+export function readProcesses(): ProcStat[] {
   const stats: ProcStat[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -38,7 +39,7 @@ function readProcesses(): ProcStat[] {
 }
 
 /** The broker's pid: the stack's pid file when it is still the broker, else any process running kafka.Kafka. */
-function brokerPid(processes: ProcStat[]): number | undefined {
+export function brokerPid(processes: ProcStat[]): number | undefined {
   const recorded = readPidFile(stackPaths.kafkaPid);
   if (recorded && commandLine(recorded).includes('kafka.Kafka')) return recorded;
   return processes.find((p) => p.comm === 'java' && commandLine(p.pid).includes('kafka.Kafka'))?.pid;

@@ -29,20 +29,23 @@ export function parseProcStat(line: string): ProcStat {
   return { pid: Number(line.slice(0, open).trim()), comm: line.slice(open + 1, close), ppid: field(4), utime: field(14), stime: field(15), cutime: field(16), cstime: field(17) };
 }
 
+/** PostgreSQL's processes: the postmasters (a `postgres` process whose parent is not one) and their live children. */
+export function postgresProcesses(processes: ProcStat[]): { postmasters: Set<number>; children: ProcStat[] } {
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
+  const postmasters = new Set(processes.filter((p) => p.comm === 'postgres' && byPid.get(p.ppid)?.comm !== 'postgres').map((p) => p.pid));
+  return { postmasters, children: processes.filter((p) => postmasters.has(p.ppid)) };
+}
+
 /**
- * PostgreSQL's ticks: the postmaster (a `postgres` process whose parent is not one) with every live
- * child, plus the postmaster's cutime + cstime, which hold what exited backends used.
+ * PostgreSQL's ticks: the postmaster with every live child, plus the postmaster's cutime + cstime,
+ * which hold what exited backends used.
  */
 export function postgresTicks(processes: ProcStat[]): number | undefined {
-  const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const postmasters = processes.filter((p) => p.comm === 'postgres' && byPid.get(p.ppid)?.comm !== 'postgres');
-  if (postmasters.length === 0) return undefined;
-  const roots = new Set(postmasters.map((p) => p.pid));
+  const { postmasters, children } = postgresProcesses(processes);
+  if (postmasters.size === 0) return undefined;
   let ticks = 0;
-  for (const p of processes) {
-    if (roots.has(p.pid)) ticks += p.utime + p.stime + p.cutime + p.cstime;
-    else if (roots.has(p.ppid)) ticks += p.utime + p.stime;
-  }
+  for (const p of processes) if (postmasters.has(p.pid)) ticks += p.utime + p.stime + p.cutime + p.cstime;
+  for (const p of children) ticks += p.utime + p.stime;
   return ticks;
 }
 

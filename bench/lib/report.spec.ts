@@ -1,4 +1,4 @@
-import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, latencySummary, ratiosFor, stackMs, type CeilingResult, type ScenarioResult } from './report';
+import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, latencySummary, ratiosFor, selectScenarios, stackMs, type CeilingResult, type ScenarioResult } from './report';
 
 const row = (overrides: Partial<ScenarioResult> = {}): ScenarioResult => ({
   scenario: 's',
@@ -82,6 +82,14 @@ describe('benchmark report', () => {
     expect(header).toMatch(/\| CPU ms\/op +\| gateway \| kafka \| redis +\| load-gen \| stack +\|/);
     expect(line.split('|').map((c) => c.trim())).toEqual(['', 'queue-status', '0.400', '-', '0.020', '0.300', '0.420', '']);
     expect(formatTable([measured], { stackProcesses: ['queue-gateway', 'redis'] })).toMatch(/\| 0\.420 +\|/);
+  });
+
+  it('runs every scenario but the manual ones when none is named, and a manual one when it is named', () => {
+    const all = [{ name: 'checkout' }, { name: 'soak', manual: true }, { name: 'seat-rush', manual: false }];
+    expect(selectScenarios(all, []).map((s) => s.name)).toEqual(['checkout', 'seat-rush']);
+    expect(selectScenarios(all, ['soak']).map((s) => s.name)).toEqual(['soak']);
+    expect(selectScenarios(all, ['soak', 'checkout']).map((s) => s.name)).toEqual(['checkout', 'soak']);
+    expect(selectScenarios(all, ['nope'])).toEqual([]);
   });
 
   it('lists the ceilings, a failed one with its error', () => {

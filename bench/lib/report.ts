@@ -58,8 +58,15 @@ export interface ScenarioResult {
 export interface Scenario {
   name: string;
   description: string;
+  /** Run only when named (`npm run bench soak`), never in a run of every scenario (it takes too long). */
+  manual?: boolean;
   /** One result, or several rows when a scenario measures several things. */
   run(): Promise<ScenarioResult | ScenarioResult[]>;
+}
+
+/** The scenarios a run asks for: the named ones, or with no names every scenario but the manual ones. */
+export function selectScenarios<S extends Pick<Scenario, 'name' | 'manual'>>(all: S[], wanted: string[]): S[] {
+  return all.filter((s) => (wanted.length === 0 ? !s.manual : wanted.includes(s.name)));
 }
 
 /** Percentiles by nearest rank over all samples (the whole run is kept; no sampling). */

@@ -2,11 +2,11 @@ import { loadConfig } from '@ticketing/config';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { z } from 'zod';
-import { stackPaths } from '../../infra/stack/paths';
 import { benchConfig } from '../lib/bench-config';
 import { callApi, leave, lineUp, type Fan } from '../lib/fans';
 import { createMeasurement, inBatches, sleep } from '../lib/load';
 import { latencySummary, type Check, type Scenario, type ScenarioResult } from '../lib/report';
+import { rssBytes, servicePids } from '../lib/stack-memory';
 
 const config = loadConfig(
   z.object({
@@ -19,8 +19,7 @@ const config = loadConfig(
 
 /** The gateway's pid, from the stack's record of the services it started. */
 function gatewayPid(): number {
-  const record = JSON.parse(readFileSync(stackPaths.services, 'utf8')) as { services: { name: string; pid?: number }[] };
-  const pid = record.services.find((s) => s.name === 'queue-gateway')?.pid;
+  const pid = servicePids()['queue-gateway'];
   if (!pid) throw new Error('the stack has no running queue-gateway');
   return pid;
 }
@@ -31,7 +30,6 @@ async function heapUsedBytes(): Promise<number> {
   return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1]);
 }
 
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
 /** The soft limit on open files of a process (this machine's hard limit may be below what the issue asks). */
 const openFileLimit = (pid: number | 'self') => Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1]);
 const openFiles = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/FDSize:\s+(\d+)/)?.[1]);
