@@ -13,11 +13,11 @@ import path from 'node:path';
 import { SERVICE_NAMES } from '@ticketing/config';
 import Redis from 'ioredis';
 import { isPortOpen } from '../infra/stack/wait';
-import { waitingRoomKeys } from '../apps/queue-gateway/src/waiting-room/waiting-room.scripts';
 import { benchConfig } from './lib/bench-config';
 import { measureCeilings } from './lib/ceilings';
 import { chartSpec, type BenchRun } from './lib/chart';
 import { CPU_PROCESSES, LOAD_GENERATOR } from './lib/cpu-meter';
+import { roomCounts } from './lib/fans';
 import { renderSvg } from './lib/render-chart';
 import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, selectScenarios, type Scenario, type ScenarioResult } from './lib/report';
 
@@ -32,8 +32,7 @@ function withTimeout<T>(work: Promise<T>, seconds: number, what: string): Promis
 
 /** How many fans a scenario left in the waiting room (none, if it cleaned up after itself). */
 async function roomState(redis: Redis): Promise<string> {
-  const keys = waitingRoomKeys(benchConfig.QUEUE_KEY_PREFIX);
-  const [waiting, active] = await Promise.all([redis.zcard(keys.line), redis.zcard(keys.active)]);
+  const { waiting, active } = await roomCounts(redis);
   return `${waiting} waiting, ${active} active`;
 }
 

@@ -1,5 +1,7 @@
+import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { createSessionTokens } from '../../apps/queue-gateway/src/sessions/session-token';
+import { waitingRoomKeys } from '../../apps/queue-gateway/src/waiting-room/waiting-room.scripts';
 import { benchConfig } from './bench-config';
 import { inBatches, sleep } from './load';
 
@@ -124,4 +126,11 @@ export async function inWaves(count: number, work: (fans: Fan[], wave: number) =
     await leave(kept);
   }
   return wave;
+}
+
+/** How many fans the waiting room holds, everyone's (read straight from Redis). */
+export async function roomCounts(redis: Redis): Promise<{ waiting: number; active: number }> {
+  const keys = waitingRoomKeys(benchConfig.QUEUE_KEY_PREFIX);
+  const [waiting, active] = await Promise.all([redis.zcard(keys.line), redis.zcard(keys.active)]);
+  return { waiting, active };
 }

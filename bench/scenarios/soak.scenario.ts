@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { benchConfig } from '../lib/bench-config';
 import { cpuDelta, cpuReport } from '../lib/cpu';
 import { readCpu } from '../lib/cpu-meter';
-import { callApi, leave, lineUp, signIn, type ApiAnswer, type Fan } from '../lib/fans';
+import { callApi, leave, lineUp, roomCounts, signIn, type ApiAnswer, type Fan } from '../lib/fans';
 import { createBookableDate, sleep } from '../lib/load';
 import { formatMs, latencySummary, processLabel, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 import { stackMemory } from '../lib/stack-memory';
@@ -277,7 +277,7 @@ export const scenario: Scenario = {
         before = after;
         const sample = { memory: await stackMemory(redis), tables: await tableCounts(dbs) };
         samples.push(sample);
-        rows.push(minuteRow(m, measured, cpu, sample, { waiting: waiting.length, admitted: admitted.length, toPay: toPay.length }));
+        rows.push(minuteRow(m, measured, cpu, sample, { waiting: waiting.length, admitted: admitted.length, toPay: toPay.length, room: await roomCounts(redis) }));
         console.log(`  soak minute ${m}/${minutes}: ${rows.at(-1)!.throughputPerSecond.toFixed(0)}/s, p99 ${rows.at(-1)!.latencyMs.p99} ms, ${rows.at(-1)!.errors} errors`);
       }
     } finally {
@@ -304,7 +304,7 @@ function minuteRow(
   measured: Minute,
   cpu: Record<string, number>,
   { memory, tables }: { memory: Awaited<ReturnType<typeof stackMemory>>; tables: TableCounts },
-  pools: { waiting: number; admitted: number; toPay: number },
+  pools: { waiting: number; admitted: number; toPay: number; room: { waiting: number; active: number } },
 ): ScenarioResult {
   const all = [...measured.latencies.values()].flat();
   const errors = [...measured.errors.values()].reduce((a, b) => a + b, 0);
@@ -332,7 +332,7 @@ function minuteRow(
     cpu: cpuReport(cpu, all.length),
     notes: [
       `by kind (ms): ${perKind.join('; ')}; ${measured.expired} slots or places expired, ${measured.skipped} ticks skipped (nobody to act, or ${MAX_IN_FLIGHT} in flight)${errors ? `; errors ${JSON.stringify(Object.fromEntries(measured.errors))}` : ''}`,
-      `fans: ${pools.waiting} waiting, ${pools.admitted} admitted and browsing, ${pools.toPay} holding, about to pay`,
+      `fans: ${pools.waiting} in line (not yet seen admitted), ${pools.admitted} admitted and browsing, ${pools.toPay} holding, about to pay; the room: ${pools.room.waiting} waiting, ${pools.room.active} active`,
       `memory: ${Object.entries(memory.bytes).map(([p, b]) => `${processLabel(p)} ${mib(b)}`).join(', ')} (postgres: PSS over ${memory.postgresProcesses} processes)`,
       `tables (rows/dead): ${hot.join('; ')}`,
     ],
