@@ -8,7 +8,7 @@ import { benchConfig } from '../lib/bench-config';
 import { cpuDelta, cpuReport } from '../lib/cpu';
 import { readCpu } from '../lib/cpu-meter';
 import { callApi, leave, lineUp, roomCounts, signIn, type ApiAnswer, type Fan } from '../lib/fans';
-import { createBookableDate, sleep } from '../lib/load';
+import { createBookableDate, inBatches, sleep } from '../lib/load';
 import { formatMs, latencySummary, processLabel, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 import { stackMemory } from '../lib/stack-memory';
 
@@ -252,6 +252,7 @@ export const scenario: Scenario = {
     const rows: ScenarioResult[] = [];
     const samples: { memory: Awaited<ReturnType<typeof stackMemory>>; tables: TableCounts }[] = [];
     let stops: (() => void)[] = [];
+    let finalPoll = '';
     try {
       for (const fan of await lineUp(config.BENCH_SOAK_WAITING)) {
         present.add(fan);
@@ -283,6 +284,13 @@ export const scenario: Scenario = {
     } finally {
       for (const stop of stops) stop();
       await Promise.allSettled([...pending]);
+      // The fans still in line by the soak's reckoning, each asked once more: how many the room has admitted unseen.
+      const answers = new Map<string, number>();
+      await inBatches([...waiting], 100, async (fan) => {
+        const place = String((await callApi('/queue/status', { fan }).catch(() => undefined))?.body.status);
+        answers.set(place, (answers.get(place) ?? 0) + 1);
+      });
+      finalPoll = `at the end, the ${waiting.length} fans the soak still had in line, each asked once more: ${JSON.stringify(Object.fromEntries(answers))}`;
       await leave([...present]).finally(async () => {
         redis.disconnect();
         await Promise.all(Object.values(dbs).map((db) => db.destroy()));
@@ -291,6 +299,7 @@ export const scenario: Scenario = {
     const last = rows.at(-1)!;
     last.checks = soakChecks(rows, samples);
     last.notes!.push(
+      finalPoll,
       `mix asked: ${config.BENCH_SOAK_STATUS_RATE} status polls/s over ${config.BENCH_SOAK_WAITING} fans lined up at the start, ${arrivals} arrivals/s, ${config.BENCH_SOAK_LISTING_RATE} seat listings/s by admitted fans, ${config.BENCH_SOAK_HOLD_RATE} holds/s, ${config.BENCH_SOAK_CHECKOUT_RATE} checkouts/s (charge + pay); the other holds are left to expire and their fans leave; MAX_ACTIVE_USERS=${benchConfig.MAX_ACTIVE_USERS}; ${config.BENCH_SOAK_WARMUP_S} s before the first row`,
       `rows by table, first → last minute (live rows from PostgreSQL's statistics, dead rows after the slash): ${tableGrowth(samples[0].tables, samples.at(-1)!.tables)}`,
       `retention as the bench reads it (set the same for the stack): outbox ${benchConfig.OUTBOX_RETENTION_MS / 1000} s, processed_messages ${benchConfig.PROCESSED_MESSAGES_RETENTION_MS / 1000} s, purged every ${benchConfig.MESSAGING_PURGE_INTERVAL_MS / 1000} s; a soak shorter than the retention sees these tables grow by the write rate`,
