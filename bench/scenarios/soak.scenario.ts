@@ -238,6 +238,7 @@ export const scenario: Scenario = {
           await sleep(100);
           status = (await callApi(`/payments/${paid.body.paymentId as string}`, { fan }).catch(() => undefined))?.body.status as string;
         }
+        if (paid?.status === 401) return expire(fan); // the slot ended before the payment
         if (status !== 'COMPLETED') {
           minute.error(`pay ${status}`);
           return leaveNow(fan);
