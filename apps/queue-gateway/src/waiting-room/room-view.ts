@@ -132,7 +132,11 @@ export function createRoomView({ room, waitingLeaseMs, maxFans = 200_000, batchS
         fan.renewing = false;
         counters.renewed++;
         if (place.status === 'EXPIRED') fans.delete(ticket);
-        else fan.confirmedAt = at;
+        else {
+          fan.confirmedAt = at;
+          // Admitted meanwhile (this process's snapshot may be a tick behind): answer ACTIVE from now on.
+          if (place.status === 'ACTIVE') fan.activeUntil = place.activeUntil;
+        }
       },
       () => {
         // Redis unreachable: the next answer past the confirmation window asks again.
