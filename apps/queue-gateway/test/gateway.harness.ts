@@ -1,7 +1,7 @@
 import { migrateLatest } from '@ticketing/db';
 import { createHttpApp, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, testServers, uniqueName, type TestDatabase } from '@ticketing/testing';
+import { createTestDatabase, deleteTaggedKeys, testServers, type TestDatabase, uniqueName } from '@ticketing/testing';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -96,12 +96,7 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
       closers.forEach((close) => close());
       for (const server of servers.reverse()) await server.close(100);
       const redis = redisClients[0];
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${keyPrefix}}*`, 'COUNT', 1_000);
-        if (keys.length) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteTaggedKeys(redis, keyPrefix);
       redisClients.forEach((r) => r.disconnect());
       await database.drop();
     },

@@ -1,4 +1,4 @@
-import { callsBetween, commandCalls, startPrivateRedis, testServers, uniqueName, type PrivateRedis } from '@ticketing/testing';
+import { callsBetween, commandCalls, deleteTaggedKeys, startPrivateRedis, testServers, type PrivateRedis, uniqueName } from '@ticketing/testing';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { CHECKPOINT_GRIDS, positionUpperBound } from '../src/waiting-room/room-snapshot';
@@ -37,14 +37,7 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
 
   afterEach(async () => {
     const redis = new Redis(testServers().REDIS_URL);
-    for (const prefix of prefixes.splice(0)) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1_000);
-        if (keys.length) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
+    for (const prefix of prefixes.splice(0)) await deleteTaggedKeys(redis, prefix);
     redis.disconnect();
     clients.splice(0).forEach((c) => c.disconnect());
     await privateRedis?.stop();

@@ -1,4 +1,4 @@
-import { testServers, uniqueName, waitFor } from '@ticketing/testing';
+import { deleteTaggedKeys, testServers, uniqueName, waitFor } from '@ticketing/testing';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { startAdmissionTicker } from '../src/waiting-room/admission-ticker';
@@ -30,14 +30,7 @@ describe('waiting room on a real Redis', () => {
 
   afterEach(async () => {
     const redis = connect();
-    for (const prefix of prefixes.splice(0)) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1_000);
-        if (keys.length) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
+    for (const prefix of prefixes.splice(0)) await deleteTaggedKeys(redis, prefix);
     await Promise.all(clients.splice(0).map((c) => c.quit()));
   });
 

@@ -77,3 +77,13 @@ export function callsBetween(before: Record<string, number>, after: Record<strin
   for (const [name, n] of Object.entries(after)) if (n - (before[name] ?? 0) > 0) delta[name] = n - (before[name] ?? 0);
   return delta;
 }
+
+/** Deletes every key of a hash-tagged prefix (`{prefix}…`), e.g. one test's waiting room. */
+export async function deleteTaggedKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1_000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
