@@ -82,11 +82,20 @@ function printLastLines(service: RunningService): void {
   for (const line of lines) console.error(`  ${line}`);
 }
 
+/**
+ * Extra Node flags for every service, e.g. STACK_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" to profile
+ * the stack under a benchmark (Node refuses --cpu-prof in NODE_OPTIONS). Profiles are written when
+ * `npm run stop` ends the services.
+ */
+function nodeArgs(): string[] {
+  return (process.env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 function spawnService(name: ServiceName, env: NodeJS.ProcessEnv): RunningService {
   const main = mainOf(name);
   if (!fs.existsSync(path.resolve(REPO_ROOT, main))) throw new Error(`${main} does not exist`);
   // Own process group: a Ctrl-C reaches only this script, which stops the services in order.
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...nodeArgs(), '--import', 'tsx', main], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
