@@ -1,4 +1,4 @@
-import { loadServiceConfig, resolveSecrets } from '@ticketing/config';
+import { loadServiceConfig } from '@ticketing/config';
 import { z } from 'zod';
 
 const seconds = (fallback: number, max = 86_400) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -28,11 +28,10 @@ export const gatewaySettings = {
 
 /**
  * Loads the gateway configuration. Local runs get fixed development secrets (printed by `npm start`);
- * in production an unset secret stops the service at start.
+ * in production a secret that is unset, shorter than 32 bytes or a development value stops the service at start.
  */
 export function loadGatewayConfig(env?: NodeJS.ProcessEnv) {
-  const config = loadServiceConfig('queue-gateway', gatewaySettings, env);
-  return { ...config, ...resolveSecrets(config, ['ADMIN_API_KEY', 'SESSION_JWT_SECRET', 'QUEUE_JWT_SECRET']) };
+  return loadServiceConfig('queue-gateway', gatewaySettings, env, { secrets: ['ADMIN_API_KEY', 'SESSION_JWT_SECRET', 'QUEUE_JWT_SECRET'] });
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

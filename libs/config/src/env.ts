@@ -58,6 +58,12 @@ export const commonSchema = z.object({
   /** How often each relay vacuums its outbox table (0 = leave it to autovacuum). */
   OUTBOX_VACUUM_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  /**
+   * An outbox row whose publish failed this many times for a reason of its own (unknown topic, a
+   * message the broker refuses) moves to outbox_dead_letters and its key goes on; with the relay's
+   * backoff (capped at 30 s) 20 attempts take about five minutes. A broker outage never counts.
+   */
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1_000).default(20),
   /** Published outbox rows are kept this long (for inspection), then purged. */
   OUTBOX_RETENTION_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(3_600_000),
   /**
@@ -90,13 +96,42 @@ export const DEV_SECRETS = {
   INTERNAL_AUTH_SECRET: 'dev-only-internal-secret-change-me-in-production',
 } as const;
 
-/** The secret's configured value; its development value outside production; a ConfigError in production. */
+/**
+ * Values written in this repository at one time or another (the defaults above and the ones
+ * docker-compose.yml used to fill in): public, so never a secret in production.
+ */
+const KNOWN_DEVELOPMENT_VALUES: ReadonlySet<string> = new Set([
+  ...Object.values(DEV_SECRETS),
+  'dev-only-internal-auth-secret-do-not-use-in-prod',
+  'dev-only-session-jwt-secret-do-not-use-in-prod',
+  'dev-only-queue-jwt-secret-do-not-use-in-prod',
+]);
+
+/** Shortest secret accepted in production: 32 bytes, the size of an HS256 key. */
+export const MIN_PRODUCTION_SECRET_BYTES = 32;
+
+/** What is wrong with a production secret, or undefined when it will do. */
+function productionSecretProblem(name: string, value: string | undefined): string | undefined {
+  if (!value) return `${name}: required in production`;
+  if (KNOWN_DEVELOPMENT_VALUES.has(value)) return `${name}: is a development value written in the repository; set a secret of your own`;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes < MIN_PRODUCTION_SECRET_BYTES) return `${name}: must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes in production (has ${bytes})`;
+  return undefined;
+}
+
+/**
+ * The secret's configured value, or its development value outside production. In production every
+ * named secret must be set, not be a value written in the repository, and have at least 32 bytes;
+ * otherwise a ConfigError naming each bad setting stops the process.
+ */
 export function resolveSecrets<K extends keyof typeof DEV_SECRETS>(
   config: { NODE_ENV: string } & Partial<Record<K, string | undefined>>,
   names: readonly K[],
 ): Record<K, string> {
-  const missing = names.filter((name) => !config[name] && config.NODE_ENV === 'production');
-  if (missing.length) throw new ConfigError(missing.map((name) => `${name}: required in production`));
+  if (config.NODE_ENV === 'production') {
+    const problems = names.map((name) => productionSecretProblem(name, config[name])).filter((p): p is string => p !== undefined);
+    if (problems.length) throw new ConfigError(problems);
+  }
   return Object.fromEntries(names.map((name) => [name, config[name] || DEV_SECRETS[name]])) as unknown as Record<K, string>;
 }
 
@@ -121,20 +156,30 @@ export function withDatabase(serverUrl: string, database: string): string {
   return url.toString();
 }
 
+/** A secret `resolveSecrets` knows (its development value and its production checks). */
+export type SecretName = keyof typeof DEV_SECRETS;
+
 /**
  * Loads a service's configuration: the common settings, the service's own (`extra`), its port from
- * its port variable (e.g. RESERVATION_PORT) and its database URL (DATABASE_URL, or POSTGRES_URL with
- * the service's database name).
+ * its port variable (e.g. RESERVATION_PORT), its database URL (DATABASE_URL, or POSTGRES_URL with
+ * the service's database name) and its secrets (INTERNAL_AUTH_SECRET and `secrets`, checked together
+ * so that every bad one is named at once).
  */
-export function loadServiceConfig<E extends z.ZodRawShape>(service: ServiceName, extra: E, env: NodeJS.ProcessEnv = process.env) {
+export function loadServiceConfig<E extends z.ZodRawShape, K extends SecretName = 'INTERNAL_AUTH_SECRET'>(
+  service: ServiceName,
+  extra: E,
+  env: NodeJS.ProcessEnv = process.env,
+  { secrets = [] }: { secrets?: readonly K[] } = {},
+) {
   const spec = SERVICES[service];
   const schema = commonSchema.extend(extra).extend({ PORT: port.default(spec.port) });
   const raw = loadConfig(schema, { ...env, PORT: env[spec.portVar] });
   const common = raw as unknown as CommonConfig & { PORT: number };
+  const names: (K | 'INTERNAL_AUTH_SECRET')[] = ['INTERNAL_AUTH_SECRET', ...secrets.filter((name) => name !== 'INTERNAL_AUTH_SECRET')];
   return {
     ...raw,
     ...common,
-    ...resolveSecrets(common, ['INTERNAL_AUTH_SECRET']),
+    ...resolveSecrets(raw as unknown as { NODE_ENV: string } & Partial<Record<K | 'INTERNAL_AUTH_SECRET', string>>, names),
     service,
     port: common.PORT,
     databaseUrl: common.DATABASE_URL ?? withDatabase(common.POSTGRES_URL, spec.database),
