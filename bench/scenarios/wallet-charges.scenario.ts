@@ -174,7 +174,7 @@ export const scenario: Scenario = {
   async run(): Promise<ScenarioResult[]> {
     const ready = await fetch(`${benchConfig.GATEWAY_URL}/health/ready`).then((r) => r.ok, () => false);
     if (!ready) throw new Error(`no ready gateway at ${benchConfig.GATEWAY_URL}: start the stack with \`npm start\` first`);
-    const internal = createInternalAuth(benchConfig.INTERNAL_AUTH_SECRET, { ttlSeconds: 600 });
+    const internal = createInternalAuth(benchConfig.INTERNAL_AUTH_SECRET, { ttlSeconds: 300 });
     const fans = (make: () => Promise<{ userId: string; auth: Record<string, string> }>) =>
       Promise.all(Array.from({ length: config.BENCH_WALLET_USERS }, async (): Promise<User> => ({ ...(await make()), charged: new Map() })));
 

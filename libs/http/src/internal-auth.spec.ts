@@ -1,6 +1,7 @@
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
+import { SignJWT } from 'jose';
 import request from 'supertest';
-import { createHttpApp, createInternalAuth, INTERNAL_AUTH_HEADER } from './index';
+import { createHttpApp, createInternalAuth, INTERNAL_AUTH_HEADER, MAX_INTERNAL_CREDENTIAL_TTL_SECONDS } from './index';
 
 const secret = 'a-test-secret-that-is-long-enough-123456';
 
@@ -26,6 +27,45 @@ describe('internal credentials (only the gateway may call a service)', () => {
     const token = await createInternalAuth(secret).sign({ userId: '7b0c3f0e-7c55-4d27-9d7c-63a9d1e0f6a1', access: 'active' });
     const res = await request(service()).get('/whoami').set(INTERNAL_AUTH_HEADER, token).expect(200);
     expect(res.body).toEqual({ userId: '7b0c3f0e-7c55-4d27-9d7c-63a9d1e0f6a1', access: 'active' });
+  });
+
+  describe('lifetime', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    /** A token the right secret signed, with the claims the test chooses (what a leaked or hand-made one could be). */
+    const handMade = (claims: { iat?: number; exp?: number }) => {
+      const jwt = new SignJWT({ acc: 'user' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('queue-gateway').setAudience('ticketing-internal').setSubject('u1');
+      if (claims.iat !== undefined) jwt.setIssuedAt(claims.iat);
+      if (claims.exp !== undefined) jwt.setExpirationTime(claims.exp);
+      return jwt.sign(new TextEncoder().encode(secret));
+    };
+    const answer = async (token: string) => {
+      const res = await request(service()).get('/whoami').set(INTERNAL_AUTH_HEADER, token);
+      return { status: res.status, code: res.body.code as string | undefined };
+    };
+    const refused = { status: 401, code: 'INTERNAL_AUTH_REQUIRED' };
+
+    it('refuses a correctly signed credential without exp', async () => {
+      expect(await answer(await handMade({ iat: now() }))).toEqual(refused);
+      expect(await answer(await handMade({}))).toEqual(refused);
+    });
+
+    it('refuses a credential without iat, one living longer than the maximum, an old one and one from the future', async () => {
+      expect(await answer(await handMade({ exp: now() + 60 }))).toEqual(refused);
+      expect(await answer(await handMade({ iat: now(), exp: now() + MAX_INTERNAL_CREDENTIAL_TTL_SECONDS + 60 }))).toEqual(refused);
+      expect(await answer(await handMade({ iat: now() - MAX_INTERNAL_CREDENTIAL_TTL_SECONDS - 60, exp: now() + 60 }))).toEqual(refused);
+      expect(await answer(await handMade({ iat: now() + 3600, exp: now() + 3600 + 60 }))).toEqual(refused);
+      expect(await answer(await handMade({ iat: now() - 120, exp: now() - 60 }))).toEqual(refused);
+    });
+
+    it('accepts a short-lived one (and a clock a few seconds apart)', async () => {
+      expect((await answer(await handMade({ iat: now(), exp: now() + 60 }))).status).toBe(200);
+      expect((await answer(await handMade({ iat: now() + 2, exp: now() + 62 }))).status).toBe(200);
+    });
+
+    it('signs only short lifetimes', () => {
+      expect(() => createInternalAuth(secret, { ttlSeconds: MAX_INTERNAL_CREDENTIAL_TTL_SECONDS + 1 })).toThrow(RangeError);
+      expect(() => createInternalAuth(secret, { ttlSeconds: 0 })).toThrow(RangeError);
+    });
   });
 
   it('keeps health and metrics open for probes and scrapers', async () => {
