@@ -1,3 +1,4 @@
+import { newId } from '@ticketing/db';
 import { waitFor } from '@ticketing/testing';
 import { randomUUID } from 'node:crypto';
 import { call, createPaymentHarness, type PaymentHarness, type PaymentInstance } from './payment.harness';
@@ -92,9 +93,17 @@ describe('checkout saga over real Kafka and PostgreSQL', () => {
       { timeoutMs: 10_000 },
     );
     expect(stalled.body.status).toBe('STARTED');
-    const metrics = await fetch(a.url.replace('/api/v1', '/metrics')).then((r) => r.text());
+    // The two commands seen may include a redelivery of the first: wait for the retrier's own count.
+    const retried = /^payment_saga_command_retries_total\{[^}]*command="wallet.debit-requested"[^}]*\} [1-9]/m;
+    const metrics = await waitFor(
+      async () => {
+        const text = await fetch(a.url.replace('/api/v1', '/metrics')).then((r) => r.text());
+        return retried.test(text) ? text : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
     expect(metrics).toMatch(/^payment_sagas_stalled\{[^}]*\} [1-9]/m);
-    expect(metrics).toMatch(/^payment_saga_command_retries_total\{[^}]*command="wallet.debit-requested"[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(retried);
 
     h.responders.wallet = () => 'debit'; // the wallet is back: the next re-send is answered
     const done = await waitFor(
@@ -216,6 +225,33 @@ describe('bad requests change nothing', () => {
     expect(res.contentType).toContain('application/problem+json');
     expect(res.body.code).toBe(code);
     expect(await paymentsCount()).toBe(before);
+  });
+
+  it('a hold made moments ago that has not arrived yet is 503 HOLD_NOT_YET_KNOWN with Retry-After, not 404; paid once it arrives', async () => {
+    const userId = randomUUID();
+    // The reservation service mints version 7 ids: this one was made just now, its event not yet sent.
+    const reservationId = newId();
+    const key = randomUUID();
+    const before = await paymentsCount();
+    const early = await pay(userId, reservationId, key);
+    expect([early.status, early.body.code, early.retryAfter]).toEqual([503, 'HOLD_NOT_YET_KNOWN', '1']);
+    expect(early.contentType).toContain('application/problem+json');
+    expect(await paymentsCount()).toBe(before);
+    expect(await h.db('idempotency_keys').where({ key }).first()).toBeUndefined();
+
+    await h.hold(userId, { reservationId, price: 5_000 });
+    const paid = await pay(userId, reservationId, key);
+    expect([paid.status, paid.body.status, paid.body.amount]).toEqual([201, 'COMPLETED', 5_000]);
+  });
+
+  it('an old or non-v7 reservation id that is not known stays 404 NOT_FOUND', async () => {
+    const userId = randomUUID();
+    const hourAgo = Date.now() - 3_600_000;
+    const old = `${hourAgo.toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-000000000000`;
+    for (const reservationId of [old, randomUUID()]) {
+      const res = await pay(userId, reservationId);
+      expect([res.status, res.body.code, res.retryAfter]).toEqual([404, 'NOT_FOUND', null]);
+    }
   });
 
   it('an expired or cancelled hold is 409 HOLD_EXPIRED without starting a saga; the key can be used again', async () => {

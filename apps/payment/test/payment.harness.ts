@@ -1,5 +1,5 @@
 import { topicFor, type EventPayload, type EventType } from '@ticketing/contracts';
-import { createDatabase, migrateLatest, type Database } from '@ticketing/db';
+import { createDatabase, migrateLatest, newId, type Database } from '@ticketing/db';
 import { createIdempotencyStore, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
 import { createEventConsumer, createOutboxRelay, createOutboxWriter, decodeEvent, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, type Registry } from '@ticketing/telemetry';
@@ -24,6 +24,7 @@ export interface Answer {
   status: number;
   contentType: string;
   location: string | null;
+  retryAfter: string | null;
   body: Record<string, unknown>;
 }
 
@@ -38,7 +39,13 @@ export async function call(
   if (key !== undefined) headers['idempotency-key'] = key;
   const res = await fetch(`${baseUrl}${p}`, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
   const text = await res.text();
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', location: res.headers.get('location'), body: text ? JSON.parse(text) : {} };
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    location: res.headers.get('location'),
+    retryAfter: res.headers.get('retry-after'),
+    body: text ? JSON.parse(text) : {},
+  };
 }
 
 /** How the simulated wallet and reservation service answer the saga's commands. */
@@ -208,8 +215,8 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
     publish,
 
     /** A live hold of `userId`, announced as the reservation service would (`reservation.held`). */
-    async hold(userId: string, { price = 120_000, ttlMs = 300_000 } = {}): Promise<string> {
-      const reservationId = randomUUID();
+    /** Publishes reservation.held as the reservation service would (its id a version 7 uuid, as that service mints them). */
+    async hold(userId: string, { price = 120_000, ttlMs = 300_000, reservationId = newId() } = {}): Promise<string> {
       const scheduleId = randomUUID();
       const seatNo = 1 + Math.floor(Math.random() * 50);
       holds.set(reservationId, { scheduleId, seatNo, seatVersion: 1 });

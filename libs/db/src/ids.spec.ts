@@ -1,4 +1,4 @@
-import { newId } from './ids';
+import { idTime, newId } from './ids';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -30,5 +30,17 @@ describe('newId', () => {
     expect([...ids].sort()).toEqual(ids);
     const sameMillisecond = ids.filter((id, i) => i > 0 && timeOf(id) === timeOf(ids[i - 1])).length;
     expect(sameMillisecond).toBeGreaterThan(0); // the order held where the clock alone could not give it
+  });
+
+  it('tells when a version 7 id was made, and nothing for other ids', () => {
+    const before = Date.now();
+    const id = newId();
+    expect(idTime(id)).toBeGreaterThanOrEqual(before);
+    expect(idTime(id)).toBeLessThanOrEqual(Date.now());
+    expect(idTime(id)).toBe(timeOf(id));
+    expect(idTime('018f3c2a-7b00-7c3e-9f00-000000000000')).toBe(0x018f3c2a7b00);
+    expect(idTime(crypto.randomUUID())).toBeUndefined();
+    expect(idTime('not-an-id')).toBeUndefined();
+    expect(idTime(`${id}0`)).toBeUndefined();
   });
 });

@@ -11,3 +11,12 @@ import { v7 } from 'uuid';
 export function newId(): string {
   return v7();
 }
+
+/**
+ * When a version 7 id was made (milliseconds since the epoch), or undefined for any other id. Only a
+ * hint: a client can write any id, so nothing may be granted on it.
+ */
+export function idTime(id: string): number | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id)) return undefined;
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

@@ -33,6 +33,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
       problem = new ProblemError('INTERNAL_ERROR', 'an unexpected error occurred; it has been logged');
     }
+    if (problem.retryAfterSeconds !== undefined) res.set('retry-after', String(problem.retryAfterSeconds));
     res.status(problem.status).type(PROBLEM_CONTENT_TYPE).json(problem.toBody(currentTraceId()));
   };
 }

@@ -33,6 +33,8 @@ export interface ProblemBody {
  */
 export class ProblemError extends Error {
   readonly status: number;
+  /** Sent as `Retry-After` (seconds): when a client may usefully try again (429, 503). */
+  retryAfterSeconds?: number;
   constructor(
     readonly code: ErrorCode | (string & {}),
     readonly detail: string,
@@ -42,6 +44,12 @@ export class ProblemError extends Error {
     super(detail);
     this.name = 'ProblemError';
     this.status = status ?? (ERROR_CODES as Record<string, number>)[code] ?? 500;
+  }
+
+  /** The same problem, telling the client to try again after `seconds`. */
+  retryAfter(seconds: number): this {
+    this.retryAfterSeconds = Math.max(0, Math.ceil(seconds));
+    return this;
   }
 
   toBody(traceId?: string): ProblemBody {

@@ -1,6 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { PaymentView } from '@ticketing/contracts';
-import { newId } from '@ticketing/db';
+import { idTime, newId } from '@ticketing/db';
 import { ProblemError, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
 import type { OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
@@ -30,6 +30,20 @@ export interface StartPaymentRequest {
   reservationId: string;
   idempotencyKey: string;
   fingerprint: string;
+}
+
+/**
+ * Holds reach this service as events. One not here after the look-up's wait may still be on its way
+ * when the reservation id (a version 7 uuid, minted by the reservation service) was made within this
+ * window: that is a 503 with Retry-After, not a 404 telling the fan a hold they just made does not
+ * exist (seen under overload, when events lag seconds). Only the wording of a refusal depends on it:
+ * nothing is created, so a client that forges a recent id gains nothing.
+ */
+const HOLD_IN_TRANSIT_MS = 10 * 60_000;
+
+function mayBeInTransit(reservationId: string, now = Date.now()): boolean {
+  const madeAt = idTime(reservationId);
+  return madeAt !== undefined && madeAt > now - HOLD_IN_TRANSIT_MS && madeAt < now + 60_000;
 }
 
 /** What POST /payments answers: the outcome when the saga ended in time, else 202 with the payment to poll. */
@@ -107,6 +121,12 @@ export function createStartPaymentHandler(deps: StartPaymentDeps) {
 
   async function createPayment(req: StartPaymentRequest, attach: (trx: Knex.Transaction, id: string) => Promise<void>): Promise<PaymentRow> {
     const hold = await findHold(req.reservationId);
+    if (!hold && mayBeInTransit(req.reservationId)) {
+      throw new ProblemError(
+        'HOLD_NOT_YET_KNOWN',
+        `reservation ${req.reservationId} has not reached the payment service yet (holds arrive as events, usually within milliseconds); try again shortly with the same Idempotency-Key`,
+      ).retryAfter(1);
+    }
     // Someone else's hold is indistinguishable from a missing one.
     if (!hold || hold.user_id !== req.userId) throw new ProblemError('NOT_FOUND', `reservation ${req.reservationId} does not exist`);
     if (hold.status === 'CANCELLED' || hold.status === 'EXPIRED' || (hold.status === 'HELD' && hold.hold_expires_at.getTime() <= Date.now())) {
