@@ -1,11 +1,12 @@
 import { createPeriodicJob } from '@ticketing/db';
-import type { Logger } from '@ticketing/telemetry';
+import { Counter, type Logger, type Registry } from '@ticketing/telemetry';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import pg from 'pg';
+import { isBrokerTrouble, sendFailureReason } from './errors';
 import { PRODUCER_DEFAULTS } from './kafka';
 import { purgePublishedOutbox } from './retention';
-import { OUTBOX_CHANNEL, OUTBOX_TABLE } from './schema';
+import { OUTBOX_CHANNEL, OUTBOX_DEAD_LETTER_TABLE, OUTBOX_TABLE } from './schema';
 import { endSpan, startProducerSpan } from './tracing';
 
 export interface OutboxRow {
@@ -15,6 +16,7 @@ export interface OutboxRow {
   type: string;
   envelope: { id: string };
   trace_context: Record<string, string>;
+  /** Failed publishes the row itself caused; a broker outage does not count. */
   attempts: number;
 }
 
@@ -34,6 +36,14 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * A row whose publish failed this many times for a reason of its own (a topic that does not exist,
+   * a message the broker refuses) moves to `outbox_dead_letters` with the reason, so the later rows of
+   * its key go on. Failures while the broker is away or in trouble never count: those rows wait.
+   */
+  maxAttempts?: number;
+  /** Where `outbox_dead_lettered_total` is counted (none: not counted). */
+  metrics?: Registry;
   /** Published rows are kept this long for inspection, then purged. */
   retentionMs?: number;
   /** How often the relay deletes published rows past retention (every one of them, in batches). */
@@ -57,10 +67,15 @@ export interface OutboxRelay {
   start(): Promise<void>;
   /** Wakes the relay now (e.g. after a local commit); NOTIFY does the same across processes. */
   wake(): void;
-  /** Publishes everything committed so far (used at shutdown and in tests). */
+  /** Publishes everything committed so far that can go out now (used at shutdown). */
   flush(): Promise<void>;
   /** Stops polling, finishes the batch in flight, flushes once more, disconnects. */
   stop(): Promise<void>;
+}
+
+interface BatchOutcome {
+  claimed: number;
+  published: number;
 }
 
 // Claims the oldest due rows that no other relay holds, skipping any row whose key still has an
@@ -83,7 +98,10 @@ where not exists (
 )
 order by o.id`;
 
-/** Relays committed outbox rows to Kafka: in order per key, with retry and backoff, safe in many instances. */
+/**
+ * Relays committed outbox rows to Kafka: in order per key, with retry and backoff, safe in many
+ * instances; a row that keeps failing for a reason of its own goes to `outbox_dead_letters`.
+ */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const {
     db,
@@ -93,20 +111,33 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     batchSize = 500,
     retryBaseMs = 100,
     retryMaxMs = 30_000,
+    maxAttempts = 20,
     retentionMs = 60 * 60 * 1000,
     purgeIntervalMs = 60_000,
     purgeBatchSize = 5_000,
     vacuumIntervalMs = 10_000,
     hooks = {},
   } = options;
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new RangeError(`maxAttempts must be a whole number >= 1, got ${maxAttempts}`);
   const log = logger.child({ component: 'outbox-relay' });
+  const deadLettered = options.metrics
+    ? ((options.metrics.getSingleMetric('outbox_dead_lettered_total') as Counter<'topic' | 'reason'> | undefined) ??
+      new Counter({
+        name: 'outbox_dead_lettered_total',
+        help: 'Outbox rows moved to outbox_dead_letters after maxAttempts failed publishes of their own',
+        labelNames: ['topic', 'reason'],
+        registers: [options.metrics],
+      }))
+    : undefined;
+  /** Batches in a row with a send that failed because the broker was away: such rows back off by this, not by their attempts. */
+  let brokerFailures = 0;
   let producer: Producer | undefined;
   let listener: pg.Client | undefined;
   let running = false;
   let loopDone: Promise<void> = Promise.resolve();
   let wakeUp: (() => void) | undefined;
   let pendingWake = false;
-  let batchInFlight: Promise<number> | undefined;
+  let batchInFlight: Promise<BatchOutcome> | undefined;
   /** When the earliest failed row is due again (it is retried then, not at the next poll). */
   let retryAt: number | undefined;
 
@@ -177,11 +208,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  /** One claim-send-mark cycle in one transaction; returns how many rows it claimed. */
-  async function publishBatch(): Promise<number> {
+  /** One claim-send-mark cycle in one transaction; says how many rows it claimed and published. */
+  async function publishBatch(): Promise<BatchOutcome> {
     return db.transaction(async (trx) => {
       const { rows } = (await trx.raw(CLAIM_SQL, [batchSize])) as { rows: OutboxRow[] };
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return { claimed: 0, published: 0 };
       await hooks.afterClaim?.(rows);
 
       // Waves: the k-th row of a key in this claim goes into wave k. A wave holds each key at most
@@ -204,34 +235,60 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await sendTogether(ready);
           published.push(...ready);
         } catch (error) {
-          for (const row of ready) {
-            failed.push({ row, error: error as Error });
-            blocked.add(row.key);
-          }
+          // One request carries the whole wave, so one bad row fails them all. Unless the broker
+          // itself is in trouble, send each row alone to learn which failed for a reason of its own.
+          const alone =
+            ready.length > 1 && !isBrokerTrouble(error)
+              ? await Promise.allSettled(ready.map((row) => sendTogether([row])))
+              : ready.map(() => ({ status: 'rejected', reason: error }) as const);
+          alone.forEach((outcome, i) => {
+            if (outcome.status === 'fulfilled') return void published.push(ready[i]);
+            failed.push({ row: ready[i], error: outcome.reason as Error });
+            blocked.add(ready[i].key);
+          });
         }
       }
       await hooks.afterSend?.(published);
 
       if (published.length > 0) {
+        brokerFailures = 0;
         await trx(OUTBOX_TABLE)
           .whereIn('id', published.map((r) => r.id))
           .update({ published_at: trx.fn.now(), attempts: trx.raw('attempts + 1'), last_error: null });
       }
+      if (failed.some(({ error }) => isBrokerTrouble(error))) brokerFailures += 1;
       for (const { row, error } of failed) {
-        const delay = backoff(row.attempts);
+        const lastError = String(error.message).slice(0, 2000);
+        // A broker outage is nobody's row's fault: the row waits, backing off by the outage's length.
+        const ownFault = !isBrokerTrouble(error);
+        const attempts = ownFault ? row.attempts + 1 : row.attempts;
+        const fields = { err: error, outboxId: row.id, topic: row.topic, key: row.key, attempts };
+        if (ownFault && attempts >= maxAttempts) {
+          await moveToDeadLetters(trx, row, attempts, sendFailureReason(error), lastError);
+          deadLettered?.inc({ topic: row.topic, reason: sendFailureReason(error) });
+          log.error({ ...fields, reason: sendFailureReason(error) }, 'outbox row moved to outbox_dead_letters; later rows of its key go on');
+          continue;
+        }
+        const delay = backoff(ownFault ? row.attempts : Math.max(row.attempts, brokerFailures - 1));
         retryAt = Math.min(retryAt ?? Infinity, Date.now() + delay);
-        log.warn({ err: error, outboxId: row.id, topic: row.topic, key: row.key, attempts: row.attempts + 1, retryInMs: delay }, 'outbox publish failed');
+        log.warn({ ...fields, brokerTrouble: !ownFault, retryInMs: delay }, 'outbox publish failed');
         await trx(OUTBOX_TABLE)
           .where('id', row.id)
-          .update({
-            attempts: row.attempts + 1,
-            last_error: String(error.message).slice(0, 2000),
-            next_attempt_at: trx.raw(`now() + (? || ' milliseconds')::interval`, [delay]),
-          });
+          .update({ attempts, last_error: lastError, next_attempt_at: trx.raw(`now() + (? || ' milliseconds')::interval`, [delay]) });
       }
       if (published.length > 0) options.onPublished?.(published);
-      return rows.length;
+      return { claimed: rows.length, published: published.length };
     });
+  }
+
+  /** Moves a row to the dead letters in the claim's transaction: its key's next row is free to go. */
+  async function moveToDeadLetters(trx: Knex.Transaction, row: OutboxRow, attempts: number, reason: string, lastError: string): Promise<void> {
+    await trx.raw(
+      `insert into ${OUTBOX_DEAD_LETTER_TABLE} (id, event_id, topic, key, type, envelope, trace_context, created_at, attempts, reason, last_error)
+       select id, event_id, topic, key, type, envelope, trace_context, created_at, ?, ?, ? from ${OUTBOX_TABLE} where id = ?`,
+      [attempts, reason, lastError, row.id],
+    );
+    await trx(OUTBOX_TABLE).where('id', row.id).delete();
   }
 
   async function rowsDue(): Promise<boolean> {
@@ -239,9 +296,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return rows[0].due === true;
   }
 
-  async function runBatch(): Promise<number> {
+  async function runBatch(): Promise<BatchOutcome> {
     // One batch at a time per relay; flush() and the loop share it.
-    while (batchInFlight) await batchInFlight.catch(() => 0);
+    while (batchInFlight) await batchInFlight.catch(() => undefined);
     batchInFlight = publishBatch();
     try {
       return await batchInFlight;
@@ -255,7 +312,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     while (running) {
       pendingWake = false;
       try {
-        const claimed = await runBatch();
+        const { claimed } = await runBatch();
         failures = 0;
         // More may be due: rows committed meanwhile (pendingWake), a backlog, or rows of a key that an
         // older row (in another relay's claim, or one just retried) held back until now. A
@@ -304,8 +361,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     wake,
     async flush() {
-      while ((await runBatch()) > 0) {
-        /* until nothing is due */
+      // Until nothing is due, or a batch sent nothing (the broker is away, or every row due keeps
+      // failing): those rows wait for the next start rather than holding up a shutdown.
+      for (;;) {
+        const { claimed, published } = await runBatch();
+        if (claimed === 0 || published === 0) return;
       }
     },
     async stop() {

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 
 export const OUTBOX_TABLE = 'outbox';
 export const PROCESSED_TABLE = 'processed_messages';
+/** Outbox rows the relay gave up on (see the relay's `maxAttempts`), with the reason, for an operator. */
+export const OUTBOX_DEAD_LETTER_TABLE = 'outbox_dead_letters';
 /** PostgreSQL NOTIFY channel the outbox writer signals on commit, so relays wake at once. */
 export const OUTBOX_CHANNEL = 'outbox_committed';
 
@@ -16,6 +18,7 @@ export async function createMessagingTables(knex: Knex): Promise<void> {
     t.jsonb('envelope').notNullable();
     t.jsonb('trace_context').notNullable().defaultTo('{}');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    // Failed publishes the row itself caused (a broker outage does not count), plus the one that published it.
     t.integer('attempts').notNullable().defaultTo(0);
     t.timestamp('next_attempt_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.text('last_error');
@@ -33,6 +36,7 @@ export async function createMessagingTables(knex: Knex): Promise<void> {
     t.primary(['consumer', 'message_id']);
   });
   await createProcessedMessagesTimeIndex(knex);
+  await createOutboxDeadLetterTable(knex);
 }
 
 /**
@@ -44,7 +48,36 @@ export async function createProcessedMessagesTimeIndex(knex: Knex): Promise<void
   await knex.raw(`create index if not exists processed_messages_processed_at_idx on ${PROCESSED_TABLE} (processed_at)`);
 }
 
+/**
+ * Where the relay moves an outbox row that failed `maxAttempts` times for a reason of its own (a
+ * topic that does not exist, a message the broker refuses), so later rows of its key go on. Kept
+ * until an operator replays or deletes them. Idempotent: services whose first migration predates it
+ * get it from a migration of its own.
+ */
+export async function createOutboxDeadLetterTable(knex: Knex): Promise<void> {
+  if (await knex.schema.hasTable(OUTBOX_DEAD_LETTER_TABLE)) return;
+  await knex.schema.createTable(OUTBOX_DEAD_LETTER_TABLE, (t) => {
+    t.bigInteger('id').primary(); // the outbox row's id
+    t.uuid('event_id').notNullable().unique();
+    t.text('topic').notNullable();
+    t.text('key').notNullable();
+    t.text('type').notNullable();
+    t.jsonb('envelope').notNullable();
+    t.jsonb('trace_context').notNullable().defaultTo('{}');
+    t.timestamp('created_at', { useTz: true }).notNullable();
+    t.integer('attempts').notNullable();
+    t.text('reason').notNullable();
+    t.text('last_error').notNullable();
+    t.timestamp('dead_lettered_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+  });
+}
+
+export async function dropOutboxDeadLetterTable(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists(OUTBOX_DEAD_LETTER_TABLE);
+}
+
 export async function dropMessagingTables(knex: Knex): Promise<void> {
+  await dropOutboxDeadLetterTable(knex);
   await knex.schema.dropTableIfExists(PROCESSED_TABLE);
   await knex.schema.dropTableIfExists(OUTBOX_TABLE);
 }

@@ -11,6 +11,7 @@ export function messagingSettings(config: CommonConfig & { databaseUrl: string }
       databaseUrl: config.databaseUrl,
       pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
       batchSize: config.OUTBOX_BATCH_SIZE,
+      maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
       vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
       retentionMs: config.OUTBOX_RETENTION_MS,
       purgeIntervalMs: config.MESSAGING_PURGE_INTERVAL_MS,
