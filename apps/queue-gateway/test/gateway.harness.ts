@@ -37,7 +37,7 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
       app.get('/api/v1/payments/:paymentId', () => {
         /* never answers: the gateway must time out */
       });
-      app.use((req, res) => res.json({ caller: req.caller, method: req.method, path: req.path, body: req.body ?? null, clientUserIdHeader: req.get('x-user-id') ?? null }));
+      app.use((req, res) => res.json({ caller: req.caller, method: req.method, path: req.path, body: req.body ?? null, clientUserIdHeader: req.get('x-user-id') ?? null, headers: req.headers }));
     },
   ).app;
   const upstream = await startServer(upstreamApp, { port: 0, host: '127.0.0.1' });

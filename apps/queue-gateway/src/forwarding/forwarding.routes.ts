@@ -14,6 +14,12 @@ export interface ForwardingDeps {
   logger: Logger;
 }
 
+/**
+ * Headers that carry a client's credentials or claims about who is calling: none reaches a service
+ * (a log line or a compromised service there would otherwise hold every fan's session and the admin key).
+ */
+export const CLIENT_CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-queue-token', 'x-admin-key', 'x-user-id', INTERNAL_AUTH_HEADER] as const;
+
 function sendProblem(res: ServerResponse, problem: ProblemError) {
   if (res.headersSent) return res.destroy();
   res.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE });
@@ -84,12 +90,13 @@ export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeo
   ) as unknown as Record<Exclude<Upstream, 'gateway'>, RequestHandler>;
 
   const credentials = reusedCredentials(internalAuth);
+  // The client's own credentials end here: a service trusts only the gateway's signed statement.
+  // Whatever the client sent as that statement (or as a user id) is replaced too, never passed on.
   const signCaller =
     (access: AccessLevel): RequestHandler =>
     async (req, _res, next) => {
       try {
-        // Whatever the client sent in these headers is replaced, never passed on.
-        delete req.headers['x-user-id'];
+        for (const header of CLIENT_CREDENTIAL_HEADERS) delete req.headers[header];
         req.headers[INTERNAL_AUTH_HEADER] = await credentials(req.principal?.userId, access);
         next();
       } catch (error) {
