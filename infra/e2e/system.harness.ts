@@ -40,6 +40,8 @@ export interface SystemOptions {
   readyTimeoutMs?: number;
   /** Shown in database, topic and key names (default `e2e`). */
   label?: string;
+  /** The brokers the services use (default the test servers'), e.g. a private broker the test pauses. */
+  kafkaBrokers?: string[];
 }
 
 export interface SystemService {
@@ -111,6 +113,7 @@ export function freePort(): Promise<number> {
 /** Starts the five services as real processes (`apps/<service>/src/main.ts` under tsx) and waits until each is ready. */
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const servers = testServers();
+  const brokers = options.kafkaBrokers ?? servers.KAFKA_BROKERS;
   const label = options.label ?? 'e2e';
   const topicPrefix = `${uniqueName(label)}.`;
   const queueKeyPrefix = uniqueName(`${label}_wr`);
@@ -140,7 +143,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       POSTGRES_URL: servers.DATABASE_URL,
       DATABASE_URL: databases.get(name)!.url,
       REDIS_URL: servers.REDIS_URL,
-      KAFKA_BROKERS: servers.KAFKA_BROKERS.join(','),
+      KAFKA_BROKERS: brokers.join(','),
       KAFKA_TOPIC_PREFIX: topicPrefix,
       KAFKA_CLIENT_ID: `${topicPrefix}${name}`,
       // Spans leave every 200 ms instead of every 5 s, so a test sees a trace soon after the request.
@@ -218,9 +221,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     };
     await Promise.all([...databases.entries()].map(([name, database]) => attempt(`drop database of ${name}`, () => database.drop())));
     if (topicsCreated) {
-      await attempt('delete topics', () => deleteTestTopics(topicPrefix));
+      await attempt('delete topics', () => deleteTestTopics(topicPrefix, brokers));
       // Best effort: a SIGKILLed member keeps its group non-empty until its session times out.
-      await deleteGroups(SERVICE_NAMES.map((n) => `${topicPrefix}${n}`)).catch(() => undefined);
+      await deleteGroups(SERVICE_NAMES.map((n) => `${topicPrefix}${n}`), brokers).catch(() => undefined);
     }
     await attempt('delete Redis keys', () => deleteRedisKeys(servers.REDIS_URL, `{${queueKeyPrefix}}*`));
     if (failures.length) throw new Error(`system cleanup incomplete:\n  ${failures.join('\n  ')}`);
@@ -234,7 +237,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
         await migrateLatest(database.db, path.join(REPO_ROOT, 'apps', name, 'migrations'));
       }),
     );
-    await createTestTopics(topicPrefix);
+    await createTestTopics(topicPrefix, brokers);
     topicsCreated = true;
     SERVICE_NAMES.forEach(spawnService);
     await Promise.all(SERVICE_NAMES.map(waitReady));
@@ -282,8 +285,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   };
 }
 
-async function deleteGroups(groups: string[]): Promise<void> {
-  const admin = testKafka().admin();
+async function deleteGroups(groups: string[], brokers: string[]): Promise<void> {
+  const admin = testKafka(undefined, brokers).admin();
   await admin.connect();
   try {
     const existing = new Set((await admin.listGroups()).groups.map((g) => g.groupId));

@@ -14,6 +14,7 @@ export {
   type EnsuredKafka,
   type EnsureKafkaOptions,
 } from './kafka';
+export { startPrivateKafka, type PrivateKafka } from './private-kafka';
 export { provisionDatabases, type ProvisionedDatabase, type ProvisionDatabasesOptions } from './databases';
 export { ensureTopics, type EnsureTopicsOptions, type EnsuredTopics } from './topics';
 export { ensureTestStack, type TestStack, type TestStackEnv } from './test-stack';

@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { createDatabase, createVacuumJob, pingDatabase } from '@ticketing/db';
-import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
+import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, reportOnly, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReachability, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
 import { createPaymentWaiter } from './checkout/payment-waiter';
@@ -21,9 +21,9 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
-  const kafkaCheck = kafkaReadiness(kafka);
+  const kafkaCheck = kafkaReachability(kafka, { metrics: registry });
   const messaging = messagingSettings(config, SERVICE);
-  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
+  const relay = createOutboxRelay({ db, kafka, logger, metrics: registry, ...messaging.relay });
   const outbox = createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() });
   const metrics = createSagaMetrics(registry, db, config.SAGA_STALL_AFTER_MS);
   const waiter = createPaymentWaiter({ db, databaseUrl: config.databaseUrl, logger });
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const { app, markShuttingDown } = createApp({
     logger,
     metrics: registry,
-    readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
+    readiness: { postgres: () => pingDatabase(db), kafka: reportOnly(kafkaCheck.check) },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     db,
     outbox,

@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { createDatabase, pingDatabase } from '@ticketing/db';
-import { createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
+import { createInternalAuth, onShutdownSignal, reportOnly, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, kafkaReachability, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import Redis from 'ioredis';
 import { createQueueTokens } from './access/queue-token';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const metrics = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
-  const kafkaCheck = kafkaReadiness(kafka);
+  const kafkaCheck = kafkaReachability(kafka, { metrics });
   const messaging = messagingSettings(config, SERVICE);
   // The waiting room lives in Redis; fail fast on commands while disconnected rather than queueing them.
   // Auto-pipelining sends the commands of one event-loop turn (many requests' scripts) in one write.
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const { app, markShuttingDown, streams } = createApp({
     logger,
     metrics,
-    readiness: { postgres: () => pingDatabase(db), redis: () => redis.ping(), kafka: kafkaCheck.check },
+    readiness: { postgres: () => pingDatabase(db), redis: () => redis.ping(), kafka: reportOnly(kafkaCheck.check) },
     users: createUserRepository(db),
     hasher: createPasswordHasher(),
     sessionTokens: createSessionTokens({ secret: config.SESSION_JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS, issuer: SERVICE }),

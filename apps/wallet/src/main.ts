@@ -1,7 +1,7 @@
 import './instrument'; // must stay first
 import { createDatabase, createVacuumJob, pingDatabase } from '@ticketing/db';
-import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, startServer } from '@ticketing/http';
-import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReadiness, messagingSettings } from '@ticketing/messaging';
+import { createIdempotencyPurge, createIdempotencyStore, createInternalAuth, onShutdownSignal, reportOnly, startServer } from '@ticketing/http';
+import { createEventConsumer, createKafka, createOutboxRelay, createOutboxWriter, kafkaReachability, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createApp } from './app';
 import { loadWalletConfig } from './config';
@@ -16,9 +16,9 @@ async function main(): Promise<void> {
   const metrics = createMetricsRegistry(SERVICE);
   const db = createDatabase({ url: config.databaseUrl, poolMax: config.DATABASE_POOL_MAX, applicationName: SERVICE });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
-  const kafkaCheck = kafkaReadiness(kafka);
+  const kafkaCheck = kafkaReachability(kafka, { metrics });
   const messaging = messagingSettings(config, SERVICE);
-  const relay = createOutboxRelay({ db, kafka, logger, ...messaging.relay });
+  const relay = createOutboxRelay({ db, kafka, logger, metrics, ...messaging.relay });
   const outbox = createOutboxWriter({ topicPrefix: messaging.topicPrefix, onCommitted: () => relay.wake() });
   const consumer = createEventConsumer({
     kafka,
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const { app, markShuttingDown } = createApp({
     logger,
     metrics,
-    readiness: { postgres: () => pingDatabase(db), kafka: kafkaCheck.check },
+    readiness: { postgres: () => pingDatabase(db), kafka: reportOnly(kafkaCheck.check) },
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     db,
     idempotency,

@@ -1,7 +1,7 @@
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import request from 'supertest';
 import { z } from 'zod';
-import { createHttpApp, parseOrThrow, ProblemError } from './index';
+import { createHttpApp, parseOrThrow, ProblemError, reportOnly } from './index';
 
 function build(ready = true) {
   return createHttpApp(
@@ -34,6 +34,24 @@ describe('HTTP app shape: health, metrics, problem+json', () => {
     const draining = build();
     draining.markShuttingDown();
     await request(draining.app).get('/health/ready').expect(503);
+  });
+
+  it('stays ready while a report-only dependency is down, and shows it in /health/details', async () => {
+    const { app } = createHttpApp(
+      {
+        logger: createLogger('test', 'silent'),
+        metrics: createMetricsRegistry('test'),
+        readiness: { postgres: async () => undefined, kafka: reportOnly(async () => Promise.reject(new Error('broker unreachable'))) },
+      },
+      () => undefined,
+    );
+    const ready = await request(app).get('/health/ready').expect(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: { status: 'up' } } });
+    const details = await request(app).get('/health/details').expect(200);
+    expect(details.body).toEqual({
+      status: 'ready',
+      checks: { postgres: { status: 'up', gatesReadiness: true }, kafka: { status: 'down', error: 'broker unreachable', gatesReadiness: false } },
+    });
   });
 
   it('serves Prometheus metrics', async () => {

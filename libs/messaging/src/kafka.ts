@@ -1,4 +1,4 @@
-import type { Logger } from '@ticketing/telemetry';
+import { Gauge, type Logger, type Registry } from '@ticketing/telemetry';
 import { Kafka, logLevel, Partitioners, type LogEntry, type ProducerConfig } from 'kafkajs';
 
 const levelName: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -25,26 +25,51 @@ export function createKafka({ brokers, clientId, logger }: { brokers: string[]; 
   });
 }
 
-/** A readiness check that asks the cluster for its metadata over one lazily connected admin client. */
-export function kafkaReadiness(kafka: Kafka): { check(): Promise<void>; close(): Promise<void> } {
+/**
+ * Whether the cluster answers a metadata request, over one lazily connected admin client; calls made
+ * while one is in flight share it (a hung broker does not pile up requests). With `metrics`, the
+ * gauge `kafka_reachable` (1 or 0) is computed the same way on each scrape. This is for
+ * `/health/details` and alerts, not readiness: the outbox keeps events while the broker is away.
+ */
+export function kafkaReachability(kafka: Kafka, { metrics, timeoutMs = 2_000 }: { metrics?: Registry; timeoutMs?: number } = {}): { check(): Promise<void>; close(): Promise<void> } {
   let admin: ReturnType<Kafka['admin']> | undefined;
-  return {
-    async check() {
-      if (!admin) {
-        const candidate = kafka.admin();
-        await candidate.connect();
-        admin = candidate;
-      }
+  let inFlight: Promise<void> | undefined;
+  async function ask(): Promise<void> {
+    if (!admin) {
+      const candidate = kafka.admin({ retry: { retries: 0 } });
       try {
-        await admin.describeCluster();
+        await candidate.connect();
       } catch (error) {
-        const stale = admin;
-        admin = undefined;
-        await stale.disconnect().catch(() => undefined);
+        await candidate.disconnect().catch(() => undefined);
         throw error;
       }
-    },
+      admin = candidate;
+    }
+    try {
+      await admin.describeCluster();
+    } catch (error) {
+      const stale = admin;
+      admin = undefined;
+      await stale.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+  const check = () => (inFlight ??= ask().finally(() => (inFlight = undefined)));
+  if (metrics && !metrics.getSingleMetric('kafka_reachable')) {
+    new Gauge({
+      name: 'kafka_reachable',
+      help: 'Whether the Kafka cluster answered a metadata request at scrape time (1) or not (0)',
+      registers: [metrics],
+      async collect() {
+        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs).unref());
+        this.set(await Promise.race([check(), timeout]).then(() => 1, () => 0));
+      },
+    });
+  }
+  return {
+    check,
     async close() {
+      await inFlight?.catch(() => undefined);
       await admin?.disconnect().catch(() => undefined);
       admin = undefined;
     },

@@ -51,13 +51,14 @@ export async function createTestDatabase(label: string, poolMax = 10): Promise<T
   };
 }
 
-export function testKafka(clientId = uniqueName('test')): Kafka {
-  return new Kafka({ clientId, brokers: testServers().KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+/** A kafkajs client of the test servers' broker (or of `brokers`, e.g. a test's private broker). */
+export function testKafka(clientId = uniqueName('test'), brokers: string[] = testServers().KAFKA_BROKERS): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
-/** Creates every event topic (and its .dlq) under a prefix of the test's own. */
-export async function createTestTopics(prefix: string): Promise<void> {
-  const admin = testKafka().admin();
+/** Creates every event topic (and its .dlq) under a prefix of the test's own (on `brokers`, default the test servers'). */
+export async function createTestTopics(prefix: string, brokers?: string[]): Promise<void> {
+  const admin = testKafka(undefined, brokers).admin();
   await admin.connect();
   try {
     await createTopics(admin, allTopics(prefix));
@@ -66,8 +67,8 @@ export async function createTestTopics(prefix: string): Promise<void> {
   }
 }
 
-export async function deleteTestTopics(prefix: string): Promise<void> {
-  const admin = testKafka().admin();
+export async function deleteTestTopics(prefix: string, brokers?: string[]): Promise<void> {
+  const admin = testKafka(undefined, brokers).admin();
   await admin.connect();
   try {
     await admin.deleteTopics({ topics: allTopics(prefix).map((t) => t.name) });
