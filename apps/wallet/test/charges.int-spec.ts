@@ -216,6 +216,22 @@ describe('wallet charges, balance and ledger (real PostgreSQL, two instances)', 
     expect((await h.ledger(userId)).map((l) => l.idempotency_key)).toEqual(['old-key', 'new-key']);
   });
 
+  it('a retry after its key’s answer was purged adds nothing: the ledger holds one charge per key and answers it; another amount → 422', async () => {
+    const userId = randomUUID();
+    const key = randomUUID();
+    const first = await charge(h.a.url, userId, { amount: 4_000 }, key);
+    expect(first.status).toBe(201);
+    await h.db('idempotency_keys').where({ scope: userId, key }).delete(); // as the retention purge does
+
+    expect(await charge(h.b.url, userId, { amount: 4_000 }, key)).toEqual(first);
+    const reused = await charge(h.a.url, userId, { amount: 5_000 }, key);
+    expect([reused.status, reused.body.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    expect(await h.balance(userId)).toBe(4_000);
+    expect((await h.ledger(userId)).map((l) => [l.kind, l.amount, l.idempotency_key])).toEqual([['CHARGE', 4_000, key]]);
+    // The refused attempt gave its claim back, so the next retry is not kept waiting (409) either.
+    expect(await charge(h.a.url, userId, { amount: 4_000 }, key)).toEqual(first);
+  });
+
   it('money is conserved after everything above: every balance is the sum of its ledger', async () => {
     expect(await h.conservationViolations()).toEqual([]);
     const { rows } = await h.db.raw(`select count(*)::int as n from accounts`);

@@ -70,7 +70,7 @@ type RefundPayload = NewEvent<'wallet.refund-requested'>['payload'];
  * the handler in a transaction of its own, as the consumer runs it) or, after `startMessaging()`,
  * through real Kafka topics of the test's own with a relay publishing the replies.
  */
-export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, poolMax = 10 } = {}) {
+export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, poolMax = 10, idempotencyLockMs }: { maxCharge?: number; poolMax?: number; idempotencyLockMs?: number } = {}) {
   const database: TestDatabase = await createTestDatabase('wallet', 5);
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
   const servers: RunningServer[] = [];
@@ -84,7 +84,7 @@ export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, pool
   async function startInstance(): Promise<Instance> {
     const db = createDatabase({ url: database.url, poolMax });
     pools.push(db);
-    const idempotency = createIdempotencyStore({ db });
+    const idempotency = createIdempotencyStore({ db, lockMs: idempotencyLockMs });
     const { app } = createApp({ logger, metrics: createMetricsRegistry('wallet'), readiness: {}, internalAuth, db, idempotency, maxCharge });
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     servers.push(server);

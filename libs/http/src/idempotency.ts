@@ -68,11 +68,14 @@ export interface StoredAnswer {
 /** The first request with this key: do the work, then `complete` in the same transaction as the effect. */
 export interface IdempotencyClaim {
   readonly kind: 'claimed';
-  /** Records the answer; call inside the transaction that applies the effect, so both commit or neither. */
+  /**
+   * Records the answer; call inside the transaction that applies the effect, so both commit or neither.
+   * Throws 409 IDEMPOTENCY_KEY_IN_FLIGHT (so that transaction rolls back) if a retry took the key over meanwhile.
+   */
   complete(trx: Knex | Knex.Transaction, answer: StoredAnswer): Promise<void>;
-  /** Remembers what the request created before its answer is known (a crash then resumes from it). */
+  /** Remembers what the request created before its answer is known (a crash then resumes from it); throws like `complete` once taken over. */
   attach(trx: Knex | Knex.Transaction, resourceId: string): Promise<void>;
-  /** Gives the key back after a failure that changed nothing, so a retry can run again. */
+  /** Gives the key back after a failure that changed nothing, so a retry can run again (nothing, once taken over). */
   release(): Promise<void>;
   /** Set when an earlier holder of the key died after recording what it created. */
   readonly resourceId: string | null;
@@ -111,41 +114,46 @@ interface KeyRow {
  * `Idempotency-Key` semantics backed by the service's own PostgreSQL: a claim row is inserted first
  * (so a concurrent duplicate sees it and gets 409 rather than waiting), and the answer is written in
  * the same transaction as the effect, so an answer exists exactly when the effect does. A claim whose
- * holder died (lock lapsed, no answer) is taken over by the next retry; since the effect and the
- * answer commit together, the takeover cannot apply the effect twice.
+ * holder is presumed dead (lock lapsed, no answer) is taken over by the next retry. The holder may
+ * only be stalled, so every claim carries a fencing token, the `locked_until` it set (each takeover
+ * sets a later one): `complete`, `attach` and `release` act only while the row still holds their
+ * token, so a holder whose claim was taken over fails its transaction instead of applying the effect
+ * a second time.
  */
 export function createIdempotencyStore({ db, lockMs = 30_000, retentionHours = 48 }: IdempotencyOptions): IdempotencyStore {
   const table = () => db(IDEMPOTENCY_TABLE);
 
-  function claim(scope: string, key: string, resourceId: string | null): IdempotencyClaim {
-    const where = { scope, key };
+  function claim(scope: string, key: string, token: string, resourceId: string | null): IdempotencyClaim {
+    const owned = (q: Knex.QueryBuilder) => q.where({ scope, key, state: 'IN_FLIGHT' }).andWhereRaw('locked_until = ?::timestamptz', [token]);
+    const lost = () =>
+      new ProblemError('IDEMPOTENCY_KEY_IN_FLIGHT', 'this request took so long that a retry with the same Idempotency-Key took it over; ask again for its answer');
     return {
       kind: 'claimed',
       resourceId,
       async complete(trx, { status, body }) {
-        const updated = await trx(IDEMPOTENCY_TABLE)
-          .where(where)
-          .update({ state: 'DONE', status_code: status, body: JSON.stringify(body), locked_until: null });
-        if (updated !== 1) throw new Error(`idempotency key ${scope}/${key} vanished before its answer was recorded`);
+        const updated = await owned(trx(IDEMPOTENCY_TABLE)).update({ state: 'DONE', status_code: status, body: JSON.stringify(body), locked_until: null });
+        if (updated !== 1) throw lost();
       },
       async attach(trx, id) {
-        await trx(IDEMPOTENCY_TABLE).where(where).update({ resource_id: id });
+        const updated = await owned(trx(IDEMPOTENCY_TABLE)).update({ resource_id: id });
+        if (updated !== 1) throw lost();
       },
       async release() {
-        await table().where({ ...where, state: 'IN_FLIGHT' }).delete();
+        await owned(table()).delete();
       },
     };
   }
 
   return {
     async begin(scope, key, fingerprint) {
-      const inserted = await db.raw<{ rows: unknown[] }>(
+      // The token is read back as text: a JS Date would drop its microseconds.
+      const inserted = await db.raw<{ rows: Array<{ token: string }> }>(
         `insert into ${IDEMPOTENCY_TABLE} (scope, key, fingerprint, state, locked_until)
          values (?, ?, ?, 'IN_FLIGHT', now() + make_interval(secs => ?))
-         on conflict (scope, key) do nothing returning 1`,
+         on conflict (scope, key) do nothing returning locked_until::text as token`,
         [scope, key, fingerprint, lockMs / 1000],
       );
-      if (inserted.rows.length === 1) return claim(scope, key, null);
+      if (inserted.rows.length === 1) return claim(scope, key, inserted.rows[0].token, null);
 
       const row = (await table().where({ scope, key }).first()) as KeyRow | undefined;
       // Purged between the insert and the read: extremely unlikely; a retry resolves it.
@@ -155,12 +163,13 @@ export function createIdempotencyStore({ db, lockMs = 30_000, retentionHours = 4
       }
       if (row.state === 'DONE') return { kind: 'replay', answer: { status: row.status_code ?? 200, body: row.body }, resourceId: row.resource_id };
 
-      const taken = await db.raw<{ rows: Array<{ resource_id: string | null }> }>(
+      // now() + lockMs is later than the lapsed locked_until, so the earlier holder's token no longer matches.
+      const taken = await db.raw<{ rows: Array<{ resource_id: string | null; token: string }> }>(
         `update ${IDEMPOTENCY_TABLE} set locked_until = now() + make_interval(secs => ?)
-         where scope = ? and key = ? and state = 'IN_FLIGHT' and locked_until < now() returning resource_id`,
+         where scope = ? and key = ? and state = 'IN_FLIGHT' and locked_until < now() returning resource_id, locked_until::text as token`,
         [lockMs / 1000, scope, key],
       );
-      if (taken.rows.length === 1) return claim(scope, key, taken.rows[0].resource_id);
+      if (taken.rows.length === 1) return claim(scope, key, taken.rows[0].token, taken.rows[0].resource_id);
       throw new ProblemError('IDEMPOTENCY_KEY_IN_FLIGHT', 'a request with this Idempotency-Key is still being processed; retry shortly for its answer');
     },
 

@@ -73,6 +73,32 @@ describe('idempotency store (real PostgreSQL)', () => {
     expect(takeover).toMatchObject({ kind: 'claimed', resourceId: 'resource-1' });
   });
 
+  it('a holder whose claim was taken over (stalled, not dead) can neither complete, attach nor release it: the effect is applied once', async () => {
+    const scope = randomUUID();
+    const fp = requestFingerprint('POST', '/x', {});
+    const stalled = await store.begin(scope, 'k', fp);
+    if (stalled.kind !== 'claimed') throw new Error('expected a claim');
+    await new Promise((r) => setTimeout(r, 400)); // its lock lapses while it is still at work
+    const retry = await store.begin(scope, 'k', fp);
+    if (retry.kind !== 'claimed') throw new Error('expected the retry to take the claim over');
+
+    const late = database.db.transaction(async (trx) => {
+      await trx('effects').insert({ scope });
+      await stalled.complete(trx, { status: 201, body: { by: 'stalled' } });
+    });
+    expect(await codeOf(late)).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    expect(await codeOf(database.db.transaction((trx) => stalled.attach(trx, 'stalled-resource')))).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    await stalled.release(); // must not hand the retry's claim to a third request
+    expect(await codeOf(store.begin(scope, 'k', fp))).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+
+    await database.db.transaction(async (trx) => {
+      await trx('effects').insert({ scope });
+      await retry.complete(trx, { status: 201, body: { by: 'retry' } });
+    });
+    expect(await effects(scope)).toBe(1);
+    expect(await store.begin(scope, 'k', fp)).toMatchObject({ kind: 'replay', answer: { status: 201, body: { by: 'retry' } }, resourceId: null });
+  });
+
   it('applies the effect once when 50 identical requests race', async () => {
     const scope = randomUUID();
     const fp = requestFingerprint('POST', '/x', { amount: 1 });

@@ -3,6 +3,15 @@ import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
 
+/** The unique index on a charge's (user_id, idempotency_key): one CHARGE line per key, ever. */
+export const LEDGER_CHARGE_KEY_INDEX = 'ledger_charge_key_idx';
+
+/** Whether `error` is PostgreSQL refusing a second CHARGE line for one user and Idempotency-Key. */
+export function isDuplicateCharge(error: unknown): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === LEDGER_CHARGE_KEY_INDEX;
+}
+
 interface LedgerRow {
   id: number;
   transaction_id: string;
@@ -93,6 +102,12 @@ export const accountRepository = {
 
 /** The append-only ledger: one line per balance change, written by `accountRepository`. */
 export const ledgerRepository = {
+  /** The CHARGE line a user's Idempotency-Key made, if any. */
+  async chargeByKey(db: Db, userId: string, idempotencyKey: string): Promise<LedgerEntry | undefined> {
+    const row: LedgerRow | undefined = await db('ledger').where({ user_id: userId, idempotency_key: idempotencyKey, kind: 'CHARGE' }).first();
+    return row && toEntry(row);
+  },
+
   /** One user's lines, newest first, older than the `before` cursor; `nextCursor` when more remain. */
   async page(db: Db, userId: string, { limit, before }: { limit: number; before?: string }): Promise<{ entries: LedgerEntry[]; nextCursor: string | null }> {
     const rows: LedgerRow[] = await db('ledger')
