@@ -60,6 +60,34 @@ describe('concert-catalog: admin, publishing and listings (real PostgreSQL and K
     }
   });
 
+  it('refuses every forged cursor of GET /concerts with 400 VALIDATION_FAILED (problem+json) before it reaches SQL', async () => {
+    await h.createConcert({ title: 'Forged 0' });
+    await h.createConcert({ title: 'Forged 1' });
+    const genuine = (await h.call('/concerts?limit=1')).body.nextCursor as string;
+    const [createdAt, id] = JSON.parse(Buffer.from(genuine, 'base64url').toString()) as [string, string];
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged: [string, string][] = [
+      ['month 13', cursor([createdAt.replace(/^(\d{4})-\d{2}/, '$1-13'), id])],
+      ['30 February', cursor(['2026-02-30 10:00:00+00', id])],
+      ['hour 25', cursor(['2026-11-21 25:00:00+00', id])],
+      ['an offset beyond ±15:59', cursor(['2026-11-21 10:00:00+16', id])],
+      ['year 0000', cursor(['0000-01-01 00:00:00+00', id])],
+      ['a number for the time', cursor([Date.now(), id])],
+      ['an id that is not a uuid', cursor([createdAt, 'not-a-uuid'])],
+      ['an extra part', cursor([createdAt, id, 'extra'])],
+      ['an object with extra fields', cursor({ 0: createdAt, 1: id, admin: true })],
+      ['base64 of something else', Buffer.from('not json').toString('base64url')],
+      ['not base64url', `${genuine.slice(0, 8)}.${genuine.slice(8)}`],
+    ];
+    for (const [label, value] of forged) {
+      const res = await h.call(`/concerts?limit=1&cursor=${encodeURIComponent(value)}`);
+      expect([label, res.status, res.contentType.split(';')[0], res.body.code]).toEqual([label, 400, 'application/problem+json', 'VALIDATION_FAILED']);
+      expect(res.body).toMatchObject({ status: 400, detail: expect.stringContaining('query.cursor') });
+    }
+    // The genuine cursor still pages on.
+    expect((await h.call(`/concerts?limit=1&cursor=${genuine}`)).status).toBe(200);
+  });
+
   it('lists only bookable schedules with availableSeats, and seats with status and price but no user ids', async () => {
     const concertId = await h.createConcert();
     const now = Date.now();
