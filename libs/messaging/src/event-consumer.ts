@@ -36,6 +36,8 @@ export interface EventConsumerOptions {
   /** Messages of one partition applied together in one transaction when they are waiting (default 100). */
   maxBatchSize?: number;
   fromBeginning?: boolean;
+  /** How often consumed offsets are committed to the group (default 1 s; also at stop and before a rebalance). */
+  commitIntervalMs?: number;
   /**
    * How long the broker may hold a fetch that finds nothing new (default 1 s). A message that arrives
    * meanwhile is returned at once, so this sets what an idle consumer costs, not the latency: every
@@ -254,6 +256,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       await consumer.subscribe({ topics: [...topicToType.keys()], fromBeginning: options.fromBeginning ?? true });
       await consumer.run({
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 6,
+        // Offsets are committed at most once a second (and at stop and before a rebalance), not after
+        // every batch (patches/kafkajs: an OffsetCommit round trip per batch was a broker write and a
+        // wait on every hop of a saga). A crash redelivers up to that much: the processed-message ids
+        // make a redelivery change nothing.
+        autoCommitInterval: options.commitIntervalMs ?? 1_000,
         eachBatchAutoResolve: false,
         eachBatch,
       });

@@ -1,6 +1,8 @@
 import { context, diag, DiagConsoleLogger, DiagLogLevel, SpanKind, trace, TraceFlags, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
@@ -78,7 +80,7 @@ const DROP_SPANS: SpanProcessor = {
 };
 
 /**
- * Starts OpenTelemetry with HTTP, Express, PostgreSQL and Redis instrumentation (Kafka spans are
+ * Starts OpenTelemetry with HTTP, PostgreSQL and Redis instrumentation (Kafka spans are
  * made by libs/messaging). Must run
  * before express, pg, ioredis or kafkajs is first required, hence each app's `instrument.ts`.
  */
@@ -113,33 +115,24 @@ export function startTelemetry(options: TelemetryOptions): void {
     // would start OTLP metric and log exporters from its environment defaults.
     metricReaders: [],
     logRecordProcessors: [],
+    // Only what this system speaks, each instrumentation named (the auto-instrumentations bundle
+    // also starts runtime-node, whose event-loop monitor wakes every process 100 times a second even
+    // with no metric reader: most of what an idle service cost). Kafka spans come from libs/messaging,
+    // which keeps each message a child of the request that caused it even when many are sent or
+    // applied together (see its tracing.ts). No knex instrumentation: pg already makes a span per
+    // query. No express instrumentation: it walks every middleware layer of every request even when
+    // it makes no span (a fifth of the gateway's throughput); the http span is named by route instead.
     instrumentations: [
-      getNodeAutoInstrumentations({
-        // Only what this system speaks; the rest is noise and start-up cost.
-        '@opentelemetry/instrumentation-fs': { enabled: false },
-        '@opentelemetry/instrumentation-dns': { enabled: false },
-        '@opentelemetry/instrumentation-net': { enabled: false },
-        '@opentelemetry/instrumentation-pino': { enabled: false }, // our logger adds trace ids itself
-        // Kafka spans come from libs/messaging, which keeps each message a child of the request
-        // that caused it even when many are sent or applied together (see its tracing.ts).
-        '@opentelemetry/instrumentation-kafkajs': { enabled: false },
-        '@opentelemetry/instrumentation-http': {
-          ignoreIncomingRequestHook: options.publicEntrance ? ignoreAtEntrance : monitoring,
-          startIncomingSpanHook: (req) => {
-            const client = (req as IncomingMessage & { [CLIENT_TRACEPARENT]?: unknown })[CLIENT_TRACEPARENT];
-            return typeof client === 'string' ? { 'client.traceparent': client } : {};
-          },
-          applyCustomAttributesOnSpan: (span, request) => nameSpanByRoute(span, request),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: options.publicEntrance ? ignoreAtEntrance : monitoring,
+        startIncomingSpanHook: (req) => {
+          const client = (req as IncomingMessage & { [CLIENT_TRACEPARENT]?: unknown })[CLIENT_TRACEPARENT];
+          return typeof client === 'string' ? { 'client.traceparent': client } : {};
         },
-        '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
-        // pg already makes a span per query; knex's would be a second one around it.
-        '@opentelemetry/instrumentation-knex': { enabled: false },
-        // One span per request (http) named by its route is what an SRE reads. The express
-        // instrumentation walks every middleware layer of every request even when it makes no span
-        // (a fifth of the gateway's throughput); the http span is named by route above instead.
-        '@opentelemetry/instrumentation-express': { enabled: false },
-        '@opentelemetry/instrumentation-router': { enabled: false },
+        applyCustomAttributesOnSpan: (span, request) => nameSpanByRoute(span, request),
       }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      new IORedisInstrumentation(),
     ],
   });
   sdk.start();
