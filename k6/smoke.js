@@ -4,7 +4,8 @@ import http from 'k6/http';
 import { check } from 'k6';
 
 const BASE = __ENV.BASE_HOST || 'http://127.0.0.1';
-const PORTS = { 'queue-gateway': 3000, 'concert-catalog': 3001, reservation: 3002, wallet: 3003, payment: 3004 };
+// The gateway answers /health/ready on its operations port (GATEWAY_OPS_PORT), not on its public 3000.
+const PORTS = { 'queue-gateway': 3100, 'concert-catalog': 3001, reservation: 3002, wallet: 3003, payment: 3004 };
 
 export const options = { vus: 5, duration: '10s', thresholds: { http_req_failed: ['rate<0.01'], http_req_duration: ['p(99)<50'] } };
 

@@ -1,4 +1,4 @@
-import { commonSchema, loadConfig, resolveSecrets, SERVICES, SERVICE_NAMES, type ServiceName } from '@ticketing/config';
+import { commonSchema, GATEWAY_OPS, loadConfig, resolveSecrets, SERVICES, SERVICE_NAMES, type ServiceName } from '@ticketing/config';
 import { z } from 'zod';
 import { gatewaySettings } from '../../apps/queue-gateway/src/config';
 
@@ -35,6 +35,7 @@ const schema = commonSchema.extend({
   RESERVATION_PORT: port,
   WALLET_PORT: port,
   PAYMENT_PORT: port,
+  GATEWAY_OPS_PORT: port,
 });
 
 const parsed = loadConfig(schema);
@@ -45,8 +46,13 @@ export const benchConfig = {
   api: `${parsed.GATEWAY_URL}/api/v1`,
   waveFans: parsed.BENCH_WAVE_FANS ?? Math.max(1, Math.floor(parsed.MAX_ACTIVE_USERS * 0.8)),
   pgbenchClients: parsed.BENCH_PGBENCH_CLIENTS ?? parsed.DATABASE_POOL_MAX,
-  /** Each service's Prometheus endpoint (its port variable or its default port). */
+  /** Each service's Prometheus endpoint (its port variable or its default port; the gateway's operations port). */
   metricsUrls: Object.fromEntries(
-    SERVICE_NAMES.map((name) => [name, `http://127.0.0.1:${parsed[SERVICES[name].portVar] ?? SERVICES[name].port}/metrics`]),
+    SERVICE_NAMES.map((name) => [
+      name,
+      name === 'queue-gateway'
+        ? `http://127.0.0.1:${parsed.GATEWAY_OPS_PORT ?? GATEWAY_OPS.port}/metrics`
+        : `http://127.0.0.1:${parsed[SERVICES[name].portVar] ?? SERVICES[name].port}/metrics`,
+    ]),
   ) as Record<ServiceName, string>,
 };

@@ -123,7 +123,7 @@ export const scenario: Scenario = {
 };
 
 async function runAll(): Promise<ScenarioResult[]> {
-  const ready = await fetch(`${benchConfig.GATEWAY_URL}/health/ready`).then((r) => r.ok, () => false);
+  const ready = await fetch(`${benchConfig.GATEWAY_URL}/health/live`).then((r) => r.ok, () => false);
   if (!ready) throw new Error(`no ready gateway at ${benchConfig.GATEWAY_URL}: start the stack with \`npm start\` first`);
   const results: ScenarioResult[] = [];
   // Everyone this scenario lines up leaves at the end, so the next scenario finds the room as this one did.

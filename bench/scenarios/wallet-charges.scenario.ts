@@ -172,7 +172,7 @@ export const scenario: Scenario = {
   name: 'wallet-charges',
   description: 'POST /wallet/charges with distinct Idempotency-Keys over many fans, through the gateway and straight at the wallet; exact balances and ledgers afterwards',
   async run(): Promise<ScenarioResult[]> {
-    const ready = await fetch(`${benchConfig.GATEWAY_URL}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${benchConfig.GATEWAY_URL}/health/live`).then((r) => r.ok, () => false);
     if (!ready) throw new Error(`no ready gateway at ${benchConfig.GATEWAY_URL}: start the stack with \`npm start\` first`);
     const internal = createInternalAuth(benchConfig.INTERNAL_AUTH_SECRET, { ttlSeconds: 300 });
     const fans = (make: () => Promise<{ userId: string; auth: Record<string, string> }>) =>

@@ -49,8 +49,9 @@ describe('broker paused (all services as processes, a private broker)', () => {
     await kafka?.stop();
   });
 
+  // Health and metrics: each service's own port, the gateway's operations port.
   const get = async (service: ServiceName, path: string) => {
-    const res = await fetch(`${system!.urls[service]}${path}`, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`${system!.opsUrls[service]}${path}`, { signal: AbortSignal.timeout(5_000) });
     return { status: res.status, text: await res.text() };
   };
   const kafkaStates = async () =>

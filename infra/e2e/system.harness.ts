@@ -1,4 +1,4 @@
-import { SERVICES, SERVICE_NAMES, type ServiceName } from '@ticketing/config';
+import { GATEWAY_OPS, SERVICES, SERVICE_NAMES, type ServiceName } from '@ticketing/config';
 import { migrateLatest } from '@ticketing/db';
 import {
   createTestDatabase,
@@ -64,6 +64,8 @@ export interface RunningSystem {
   queueKeyPrefix: string;
   services: Record<ServiceName, SystemService>;
   urls: Record<ServiceName, string>;
+  /** Where each service answers `/health/ready`, `/health/details` and `/metrics`: its own url, the gateway's operations port. */
+  opsUrls: Record<ServiceName, string>;
   /** Each service's own database (a knex pool the test may query, e.g. to check money after a fault run). */
   dbs: Record<ServiceName, TestDatabase['db']>;
   processes(): Record<ServiceName, TestProcess>;
@@ -133,7 +135,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     taken.add(port);
     ports[name] = port;
   }
+  let gatewayOpsPort = await freePort();
+  while (taken.has(gatewayOpsPort)) gatewayOpsPort = await freePort();
   const urlOf = (name: ServiceName) => `http://${HOST}:${ports[name]}`;
+  const opsUrlOf = (name: ServiceName) => (name === 'queue-gateway' ? `http://${HOST}:${gatewayOpsPort}` : urlOf(name));
 
   function envFor(name: ServiceName): Record<string, string> {
     const env: Record<string, string> = {
@@ -151,6 +156,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       ADMIN_API_KEY: E2E_ADMIN_KEY,
       // Every service learns every port: the gateway needs the upstreams, each service its own.
       ...Object.fromEntries(SERVICE_NAMES.map((n) => [SERVICES[n].portVar, String(ports[n])])),
+      [GATEWAY_OPS.portVar]: String(gatewayOpsPort),
       QUEUE_KEY_PREFIX: queueKeyPrefix,
       ADMISSION_TICK_MS: '200',
       CATALOG_URL: urlOf('concert-catalog'),
@@ -186,7 +192,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
         throw new Error(`${name} exited (${child.child.exitCode ?? child.child.signalCode}) before it was ready; output:\n${output(name).slice(-4000)}`);
       }
       try {
-        const res = await fetch(`${urlOf(name)}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+        const res = await fetch(`${opsUrlOf(name)}/health/ready`, { signal: AbortSignal.timeout(2_000) });
         if (res.status === 200) return;
         last = `${res.status} ${await res.text()}`;
       } catch (error) {
@@ -269,6 +275,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     queueKeyPrefix,
     services,
     urls: Object.fromEntries(SERVICE_NAMES.map((n) => [n, urlOf(n)])) as Record<ServiceName, string>,
+    opsUrls: Object.fromEntries(SERVICE_NAMES.map((n) => [n, opsUrlOf(n)])) as Record<ServiceName, string>,
     dbs: Object.fromEntries(SERVICE_NAMES.map((n) => [n, databases.get(n)!.db])) as Record<ServiceName, TestDatabase['db']>,
     processes: () => Object.fromEntries(SERVICE_NAMES.map((n) => [n, running.get(n)!])) as Record<ServiceName, TestProcess>,
     output,

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { SERVICES, withDatabase, type ServiceName } from '@ticketing/config';
+import { GATEWAY_OPS, SERVICES, withDatabase, type ServiceName } from '@ticketing/config';
 import { ensureKafka } from '../stack/kafka';
 import { ensurePostgres, DEFAULT_POSTGRES_URL } from '../stack/postgres';
 import { ensureRedis, DEFAULT_REDIS_URL } from '../stack/redis';
@@ -52,6 +52,17 @@ let releaseLock: () => void = () => undefined;
 function portOf(name: ServiceName): number {
   const fromEnv = process.env[SERVICES[name].portVar];
   return fromEnv ? Number(fromEnv) : SERVICES[name].port;
+}
+
+/** The gateway's operations port (readiness and metrics are not on its public port). */
+function gatewayOpsPort(): number {
+  const fromEnv = process.env[GATEWAY_OPS.portVar];
+  return fromEnv ? Number(fromEnv) : GATEWAY_OPS.port;
+}
+
+/** Where a service answers `/health/ready`: its own port, or the gateway's operations port. */
+function readyUrlOf(name: ServiceName): string {
+  return `http://127.0.0.1:${name === 'queue-gateway' ? gatewayOpsPort() : portOf(name)}/health/ready`;
 }
 
 function mainOf(name: ServiceName): string {
@@ -117,7 +128,7 @@ function spawnService(name: ServiceName, env: NodeJS.ProcessEnv): RunningService
 
 async function isReady(service: RunningService): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${service.port}/health/ready`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(readyUrlOf(service.name), { signal: AbortSignal.timeout(2000) });
     await res.arrayBuffer().catch(() => undefined);
     return res.status === 200;
   } catch {
@@ -136,7 +147,7 @@ async function waitReady(service: RunningService): Promise<void> {
     if (await isReady(service)) return;
     if (Date.now() > deadline) {
       printLastLines(service);
-      throw new Error(`${service.name} did not answer GET /health/ready with 200 within ${READY_TIMEOUT_MS / 1000} s`);
+      throw new Error(`${service.name} did not answer GET ${readyUrlOf(service.name)} with 200 within ${READY_TIMEOUT_MS / 1000} s`);
     }
     await sleep(300);
   }
@@ -180,6 +191,9 @@ async function run(): Promise<void> {
     }
   }
   checkpoint(); // the spawn loop below is synchronous: a stop request sees all services or none
+  if (await isPortOpen('127.0.0.1', gatewayOpsPort())) {
+    throw new Error(`port ${gatewayOpsPort()} (the gateway's operations port, ${GATEWAY_OPS.portVar}) is already in use by another program; free it or set ${GATEWAY_OPS.portVar}`);
+  }
   for (const name of SERVICE_NAMES) {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -206,6 +220,7 @@ async function run(): Promise<void> {
       '',
       `  gateway      ${gateway}   (the public API entry point; the only port meant for clients)`,
       `  admin key    ${process.env.ADMIN_API_KEY ?? 'dev-admin-key'}   (header X-Admin-Key)`,
+      `  gateway ops  http://127.0.0.1:${gatewayOpsPort()}   (/health/ready, /health/details, /metrics; loopback only)`,
       '',
       '  Ctrl-C stops everything (or `npm run stop` from another terminal).',
       '',

@@ -35,8 +35,9 @@ export interface AppDeps {
 }
 
 /**
- * Builds the gateway's HTTP app without listening, so tests can run it in-process; `streams` are its
- * open event streams (closed first on shutdown, as they never end by themselves).
+ * Builds the gateway's HTTP app without listening, so tests can run it in-process; `ops` serves
+ * readiness and metrics on the operations port; `streams` are its open event streams (closed first
+ * on shutdown, as they never end by themselves).
  */
 export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
   const streams = createStatusStreams({
@@ -57,6 +58,8 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
   const http = createHttpApp(
     {
       // No internalAuth here: the gateway is the public entrance; it signs, it does not require.
+      // Readiness and metrics go to the ops app (its own port): only /health/live is public.
+      separateOperations: true,
       logger: deps.logger,
       metrics: deps.metrics,
       readiness: deps.readiness,

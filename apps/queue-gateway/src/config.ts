@@ -1,4 +1,4 @@
-import { loadServiceConfig } from '@ticketing/config';
+import { GATEWAY_OPS, loadServiceConfig } from '@ticketing/config';
 import { z } from 'zod';
 
 const seconds = (fallback: number, max = 86_400) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -24,6 +24,10 @@ export const gatewaySettings = {
   WALLET_URL: z.string().url().default('http://127.0.0.1:3003'),
   PAYMENT_URL: z.string().url().default('http://127.0.0.1:3004'),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Readiness, health details and metrics are served here only, never on the public port (0 = any free port). */
+  [GATEWAY_OPS.portVar]: z.coerce.number().int().min(0).max(65535).default(GATEWAY_OPS.port),
+  /** Where the operations port listens: loopback unless a scraper elsewhere needs it (containers). */
+  GATEWAY_OPS_HOST: z.string().min(1).default('127.0.0.1'),
 };
 
 /**

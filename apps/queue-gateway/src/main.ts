@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     ...messaging.consumer,
     handlers: paymentCompletedHandlers(waitingRoom),
   });
-  const { app, markShuttingDown, streams } = createApp({
+  const { app, ops, markShuttingDown, streams } = createApp({
     logger,
     metrics,
     readiness: { postgres: () => pingDatabase(db), redis: () => redis.ping(), kafka: reportOnly(kafkaCheck.check) },
@@ -66,10 +66,14 @@ async function main(): Promise<void> {
 
   await redis.connect();
   await consumer.start();
+  const opsServer = await startServer(ops, { port: config.GATEWAY_OPS_PORT, host: config.GATEWAY_OPS_HOST });
   // Each tick admits and refreshes this process's snapshot, from which polls and streams are answered.
   const ticker = startAdmissionTicker({ waitingRoom: view, intervalMs: config.ADMISSION_TICK_MS, logger });
   const server = await startServer(app, { port: config.port, host: config.HOST });
-  logger.info({ port: server.port, host: config.HOST, maxActive: config.MAX_ACTIVE_USERS }, `${SERVICE} listening`);
+  logger.info(
+    { port: server.port, host: config.HOST, opsPort: opsServer.port, opsHost: config.GATEWAY_OPS_HOST, maxActive: config.MAX_ACTIVE_USERS },
+    `${SERVICE} listening (readiness and metrics on the ops port)`,
+  );
 
   onShutdownSignal(
     logger,
@@ -80,6 +84,8 @@ async function main(): Promise<void> {
       await ticker.stop();
       await consumer.stop();
       await kafkaCheck.close();
+      // Last, so probes see "shutting-down" while the rest stops.
+      await opsServer.close(1_000);
       redis.disconnect();
       await db.destroy();
       await shutdownTelemetry();

@@ -9,3 +9,9 @@ export const SERVICES = {
 
 export type ServiceName = keyof typeof SERVICES;
 export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
+
+/**
+ * The gateway's operations port (readiness, health details, metrics): not its public port, and bound
+ * to 127.0.0.1 unless GATEWAY_OPS_HOST says otherwise. The other services are internal already.
+ */
+export const GATEWAY_OPS = { port: 3100, portVar: 'GATEWAY_OPS_PORT' } as const;

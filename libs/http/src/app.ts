@@ -1,5 +1,5 @@
 import { ensureTraceContext, type Logger, type Registry } from '@ticketing/telemetry';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { createHealth, type ReadinessCheck } from './health';
 import type { InternalAuth } from './internal-auth';
@@ -20,12 +20,19 @@ export interface HttpAppOptions {
    * access line (at thousands a second, the per-request logger is a sizeable share of their cost).
    */
   mountFirst?: (app: Express) => void;
+  /**
+   * Serve readiness, health details and metrics only on `ops` (the gateway: they query its servers
+   * and describe its insides, so they are not for its public port); `/health/live` stays on the app.
+   */
+  separateOperations?: boolean;
 }
 
 export interface HttpApp {
   app: Express;
   /** Makes /health/ready answer 503 so load balancers stop sending traffic before we close. */
   markShuttingDown(): void;
+  /** Health and metrics alone, for an operations port of its own (see `separateOperations`). */
+  ops: Express;
 }
 
 /**
@@ -38,10 +45,22 @@ export function createHttpApp(options: HttpAppOptions, mount: (app: Express) => 
   app.set('trust proxy', 'loopback');
   app.use(ensureTraceContext);
   const health = createHealth(options.readiness);
-  app.use(health.router);
-  app.get('/metrics', async (_req, res) => {
+  const metrics: RequestHandler = async (_req, res) => {
     res.type(options.metrics.contentType).send(await options.metrics.metrics());
-  });
+  };
+  const ops = express();
+  ops.disable('x-powered-by');
+  ops.use(health.router);
+  ops.get('/metrics', metrics);
+  ops.use(notFoundHandler);
+  ops.use(problemHandler(options.logger));
+  if (options.separateOperations) {
+    // The health router answers the one path it is given here (a route handler sees the whole path).
+    app.get('/health/live', health.router);
+  } else {
+    app.use(health.router);
+    app.get('/metrics', metrics);
+  }
   app.use(requestMetrics(options.metrics));
   options.mountFirst?.(app);
   app.use(
@@ -67,5 +86,5 @@ export function createHttpApp(options: HttpAppOptions, mount: (app: Express) => 
   mount(app);
   app.use(notFoundHandler);
   app.use(problemHandler(options.logger));
-  return { app, markShuttingDown: health.markShuttingDown };
+  return { app, markShuttingDown: health.markShuttingDown, ops };
 }
