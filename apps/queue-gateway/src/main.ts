@@ -66,9 +66,9 @@ async function main(): Promise<void> {
 
   await redis.connect();
   await consumer.start();
-  const opsServer = await startServer(ops, { port: config.GATEWAY_OPS_PORT, host: config.GATEWAY_OPS_HOST });
   // Each tick admits and refreshes this process's snapshot, from which polls and streams are answered.
   const ticker = startAdmissionTicker({ waitingRoom: view, intervalMs: config.ADMISSION_TICK_MS, logger });
+  const opsServer = await startServer(ops, { port: config.GATEWAY_OPS_PORT, host: config.GATEWAY_OPS_HOST });
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info(
     { port: server.port, host: config.HOST, opsPort: opsServer.port, opsHost: config.GATEWAY_OPS_HOST, maxActive: config.MAX_ACTIVE_USERS },
@@ -84,10 +84,10 @@ async function main(): Promise<void> {
       await ticker.stop();
       await consumer.stop();
       await kafkaCheck.close();
-      // Last, so probes see "shutting-down" while the rest stops.
-      await opsServer.close(1_000);
       redis.disconnect();
       await db.destroy();
+      // Last, so probes see "shutting-down" while the rest stops.
+      await opsServer.close(1_000);
       await shutdownTelemetry();
     },
     config.SHUTDOWN_TIMEOUT_MS,
