@@ -190,10 +190,10 @@ async function run(): Promise<void> {
       throw new Error(`port ${port} (${name}, ${SERVICES[name].portVar}) is already in use by another program; free it or set ${SERVICES[name].portVar}`);
     }
   }
-  checkpoint(); // the spawn loop below is synchronous: a stop request sees all services or none
   if (await isPortOpen('127.0.0.1', gatewayOpsPort())) {
     throw new Error(`port ${gatewayOpsPort()} (the gateway's operations port, ${GATEWAY_OPS.portVar}) is already in use by another program; free it or set ${GATEWAY_OPS.portVar}`);
   }
+  checkpoint(); // the spawn loop below is synchronous: a stop request sees all services or none
   for (const name of SERVICE_NAMES) {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -219,8 +219,8 @@ async function run(): Promise<void> {
       ...rows,
       '',
       `  gateway      ${gateway}   (the public API entry point; the only port meant for clients)`,
-      `  admin key    ${process.env.ADMIN_API_KEY ?? 'dev-admin-key'}   (header X-Admin-Key)`,
       `  gateway ops  http://127.0.0.1:${gatewayOpsPort()}   (/health/ready, /health/details, /metrics; loopback only)`,
+      `  admin key    ${process.env.ADMIN_API_KEY ?? 'dev-admin-key'}   (header X-Admin-Key)`,
       '',
       '  Ctrl-C stops everything (or `npm run stop` from another terminal).',
       '',
