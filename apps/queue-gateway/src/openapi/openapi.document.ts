@@ -93,6 +93,7 @@ export const BODIES: Record<string, RouteDoc> = {
       404: 'no such hold of mine',
       409: 'HOLD_EXPIRED (refunded if money was taken), SEAT_UNAVAILABLE, DUPLICATE_PAYMENT (the hold already has a payment) or IDEMPOTENCY_KEY_IN_FLIGHT',
       422: IDEMPOTENCY_ANSWERS[422],
+      503: 'HOLD_NOT_YET_KNOWN: a hold made moments ago has not reached the payment service yet; ask again after Retry-After with the same Idempotency-Key',
     },
   },
   'GET /payments/:paymentId': { response: paymentView, summary: 'My payment (`stalled` = a step has waited too long; it keeps being retried)' },
