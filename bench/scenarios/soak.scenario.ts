@@ -193,14 +193,22 @@ export const scenario: Scenario = {
         waiting.push(fan);
       });
     /** The next fan in line asks where it stands; one admitted starts shopping, one whose place lapsed is gone. */
+    // A cursor that walks the line once per round: removing a fan before it steps it back, so nobody
+    // is skipped. (`counter++ % length` is no round robin over a list that changes: each change of the
+    // length moved the cursor by counter/length places, and some fans went unasked for minutes, long
+    // enough for an admitted fan's slot to run out unused.)
     const poll = () => {
       if (waiting.length === 0) return;
-      const fan = waiting[pollNext++ % waiting.length];
+      if (pollNext >= waiting.length) pollNext = 0;
+      const fan = waiting[pollNext++];
       start('status', async () => {
         const place = (await call('status', [200], () => callApi('/queue/status', { fan })))?.body.status;
         if (place !== 'ACTIVE' && place !== 'EXPIRED') return;
         const at = waiting.indexOf(fan);
-        if (at >= 0) waiting.splice(at, 1);
+        if (at >= 0) {
+          waiting.splice(at, 1);
+          if (at < pollNext) pollNext--;
+        }
         if (place === 'ACTIVE') admitted.push(fan);
         else expire(fan);
       });
@@ -208,13 +216,15 @@ export const scenario: Scenario = {
     /** An admitted fan looks at the seats (401: the slot ran out meanwhile). */
     const browse = () => {
       if (admitted.length === 0) return;
-      const fan = admitted[listNext++ % admitted.length];
+      if (listNext >= admitted.length) listNext = 0;
+      const fan = admitted[listNext++];
       start('listing', async () => void (await call('listing', [200, 401], () => callApi(`/schedules/${scheduleId}/seats`, { fan }))));
     };
     /** The admitted fan who has shopped longest holds a seat; a share of them will pay, the others leave it to expire. */
     const hold = () => {
       const fan = admitted.shift();
       if (!fan) return void minute.skipped++;
+      if (listNext > 0) listNext--;
       start('hold', async () => {
         const answer = await call('hold', [201, 401], () => callApi('/reservations', { method: 'POST', fan, body: JSON.stringify({ scheduleId, seatNo: ++seatNo }) }));
         if (answer?.status === 401) return expire(fan);
