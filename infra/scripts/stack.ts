@@ -19,7 +19,8 @@ async function stopAll(code: number): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  servers = await ensureServers({ log: say });
+  // The waiting room must survive a Redis restart, as with npm start.
+  servers = await ensureServers({ log: say, persistentRedis: true });
   const { postgresUrl, redisUrl, brokers, started } = servers;
   await provisionDatabases({ postgresUrl, log: say });
   await ensureTopics({ brokers, log: say });

@@ -169,7 +169,8 @@ async function run(): Promise<void> {
   checkpoint();
 
   say('2/5 Redis');
-  const redis = await ensureRedis({ url: redisUrl, log: stackLog });
+  // Persisted (append-only file): a Redis restart must not wipe the waiting room.
+  const redis = await ensureRedis({ url: redisUrl, log: stackLog, persistent: true });
   if (redis.startedByUs) servers.push({ name: 'Redis', stop: redis.stop });
   checkpoint();
 

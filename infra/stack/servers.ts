@@ -13,8 +13,11 @@ export interface Servers {
   stop(): Promise<void>;
 }
 
-/** Finds or starts PostgreSQL, Redis and Kafka (POSTGRES_URL / REDIS_URL / KAFKA_BROKERS or the local defaults). */
-export async function ensureServers({ log }: { log: Log }): Promise<Servers> {
+/**
+ * Finds or starts PostgreSQL, Redis and Kafka (POSTGRES_URL / REDIS_URL / KAFKA_BROKERS or the local
+ * defaults); `persistentRedis` makes sure Redis keeps its data across a restart (see ensureRedis).
+ */
+export async function ensureServers({ log, persistentRedis = false }: { log: Log; persistentRedis?: boolean }): Promise<Servers> {
   const postgresUrl = process.env.POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
   const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const started: { name: string; stop(): Promise<void> }[] = [];
@@ -24,7 +27,7 @@ export async function ensureServers({ log }: { log: Log }): Promise<Servers> {
   try {
     const pg = await ensurePostgres({ url: postgresUrl, log });
     if (pg.startedByUs) started.push({ name: 'PostgreSQL', stop: pg.stop });
-    const redis = await ensureRedis({ url: redisUrl, log });
+    const redis = await ensureRedis({ url: redisUrl, log, persistent: persistentRedis });
     if (redis.startedByUs) started.push({ name: 'Redis', stop: redis.stop });
     const kafka = await ensureKafka({ log });
     if (kafka.startedByUs) started.push({ name: 'Kafka', stop: kafka.stop });

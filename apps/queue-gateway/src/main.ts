@@ -3,7 +3,6 @@ import { createDatabase, pingDatabase } from '@ticketing/db';
 import { createInternalAuth, onShutdownSignal, reportOnly, startServer } from '@ticketing/http';
 import { createEventConsumer, createKafka, kafkaReachability, messagingSettings } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
-import Redis from 'ioredis';
 import { createQueueTokens } from './access/queue-token';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
@@ -12,6 +11,7 @@ import { createSessionTokens } from './sessions/session-token';
 import { createPasswordHasher } from './users/password-hasher';
 import { createUserRepository } from './users/user.repository';
 import { startAdmissionTicker } from './waiting-room/admission-ticker';
+import { createRoomRedis } from './waiting-room/room-redis';
 import { createRoomView } from './waiting-room/room-view';
 import { createWaitingRoom } from './waiting-room/waiting-room.repository';
 
@@ -25,9 +25,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReachability(kafka, { metrics });
   const messaging = messagingSettings(config, SERVICE);
-  // The waiting room lives in Redis; fail fast on commands while disconnected rather than queueing them.
-  // Auto-pipelining sends the commands of one event-loop turn (many requests' scripts) in one write.
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const redis = createRoomRedis(config.REDIS_URL);
   const waitingRoom = createWaitingRoom({
     redis,
     keyPrefix: config.QUEUE_KEY_PREFIX,

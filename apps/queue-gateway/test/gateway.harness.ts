@@ -2,7 +2,6 @@ import { migrateLatest } from '@ticketing/db';
 import { createHttpApp, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import { createTestDatabase, deleteTaggedKeys, testServers, type TestDatabase, uniqueName } from '@ticketing/testing';
-import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createQueueTokens } from '../src/access/queue-token';
@@ -10,6 +9,7 @@ import { createApp } from '../src/app';
 import { createSessionTokens } from '../src/sessions/session-token';
 import { createPasswordHasher } from '../src/users/password-hasher';
 import { createUserRepository } from '../src/users/user.repository';
+import { createRoomRedis } from '../src/waiting-room/room-redis';
 import { createRoomView } from '../src/waiting-room/room-view';
 import { createWaitingRoom } from '../src/waiting-room/waiting-room.repository';
 
@@ -19,14 +19,15 @@ const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
 
 /**
  * Two gateway instances (own Redis connections, one shared waiting room) in front of a real upstream
- * service that accepts only gateway-signed calls and echoes who it was told the caller is.
+ * service that accepts only gateway-signed calls and echoes who it was told the caller is. `redisUrl`
+ * (default the test servers') lets a test put the room on a Redis of its own, to stop and restart it.
  */
-export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800, snapshotEveryMs = 50, heartbeatMs = 15_000 } = {}) {
+export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800, snapshotEveryMs = 50, heartbeatMs = 15_000, redisUrl = testServers().REDIS_URL } = {}) {
   const logger = createLogger('gateway-test', 'silent');
   const database: TestDatabase = await createTestDatabase('gateway');
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
   const keyPrefix = uniqueName('wr');
-  const redisClients: Redis[] = [];
+  const redisClients: ReturnType<typeof createRoomRedis>[] = [];
   const servers: RunningServer[] = [];
   const timers: NodeJS.Timeout[] = [];
   const closers: (() => void)[] = [];
@@ -46,7 +47,10 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
   const sessionTokens = createSessionTokens({ secret: SESSION_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
 
   async function startGateway({ walletUrl = upstreamUrl } = {}) {
-    const redis = new Redis(testServers().REDIS_URL);
+    // The gateway's own client settings (fail fast while Redis is away), as main.ts makes it.
+    const redis = createRoomRedis(redisUrl);
+    redis.on('error', () => undefined);
+    await redis.connect();
     redisClients.push(redis);
     const waitingRoom = createWaitingRoom({ redis, keyPrefix, maxActive, activeTtlMs: 300_000, waitingLeaseMs: 60_000 });
     const view = createRoomView({ room: waitingRoom, waitingLeaseMs: 60_000 });

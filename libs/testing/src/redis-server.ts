@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -9,6 +9,10 @@ import { waitFor } from './wait';
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** SIGKILL, as a crash or an OOM kill: nothing is flushed beyond what the server already wrote. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and folder (after `kill`) and waits until it answers. */
+  start(): Promise<void>;
   /** Stops the server and removes its folder. */
   stop(): Promise<void>;
 }
@@ -24,40 +28,65 @@ async function freePort(): Promise<number> {
   });
 }
 
+async function answersPing(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false; // refused, or LOADING while it reads its append-only file
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /**
- * A real redis-server of the test's own (this machine's binary, its own port and folder, nothing
- * persisted), for tests that read server-wide figures such as INFO commandstats, which other tests
- * sharing a server would disturb.
+ * A real redis-server of the test's own (this machine's binary, its own port and folder), for tests
+ * that read server-wide figures such as INFO commandstats, which other tests sharing a server would
+ * disturb, or that kill and restart it. Nothing is persisted unless `persistent`: then it keeps an
+ * append-only file fsynced every second, as the stack and compose run Redis, so a restart on the same
+ * folder comes back with the data.
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis({ persistent = false }: { persistent?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'redis-test-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const persistence = persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const url = `redis://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        probe.disconnect();
-      }
-    },
-    { label: `redis-server on port ${port}`, timeoutMs: 10_000 },
-  );
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  async function start(): Promise<void> {
+    if (child) throw new Error('the private redis-server is running');
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
+    child = started;
+    exited = new Promise<void>((resolve) =>
+      started.once('exit', () => {
+        if (child === started) child = undefined;
+        resolve();
+      }),
+    );
+    await waitFor(() => answersPing(url), { label: `redis-server on port ${port}`, timeoutMs: 10_000 });
+  }
+
+  async function kill(): Promise<void> {
+    child?.kill('SIGKILL');
+    await exited;
+  }
+
+  await start();
   return {
     url,
     port,
+    kill,
+    start,
     async stop() {
-      child.kill('SIGTERM');
+      // SIGTERM, then SIGKILL: Redis ignores SIGTERM while it writes its first append-only file.
+      const running = child;
+      running?.kill('SIGTERM');
+      const timer = setTimeout(() => running?.kill('SIGKILL'), 2_000);
       await exited;
+      clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { admissionRate, etaSeconds, fallbackAdmissionRate, pollAfterMs } from './eta';
 import { parseSnapshotReply, type RoomSnapshot } from './room-snapshot';
+import { unavailableAs503 } from './room-redis';
 import { defineWaitingRoomScripts, LEASE_CODE_UNIT_MS, MAX_WAITING_LEASE_MS, userMember, waitingRoomKeys, type WaitingRoomKeys } from './waiting-room.scripts';
 
 export interface WaitingRoomOptions {
@@ -92,7 +93,8 @@ export function createWaitingRoom(options: WaitingRoomOptions) {
   if (!(sweepBatch.min >= 1 && sweepBatch.max >= sweepBatch.min)) throw new RangeError('sweepBatch needs 1 <= min <= max');
 
   const keys: WaitingRoomKeys = waitingRoomKeys(options.keyPrefix);
-  const scripts = defineWaitingRoomScripts(redis);
+  // Every room operation is a script: while Redis is away each one is a 503, never a 500.
+  const scripts = unavailableAs503(defineWaitingRoomScripts(redis));
   const leaseUnits = Math.ceil(waitingLeaseMs / LEASE_CODE_UNIT_MS);
   const fallbackRate = fallbackAdmissionRate({ maxActive: Math.max(1, maxActive), activeTtlMs });
 
