@@ -1,7 +1,6 @@
-import { startPrivateRedis, waitFor } from '@ticketing/testing';
+import { freePort, startPrivateRedis, waitFor } from '@ticketing/testing';
 import Redis from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { canPingRedis, ensureRedis } from './redis';
@@ -13,17 +12,6 @@ import { canPingRedis, ensureRedis } from './redis';
  */
 
 const silent = () => undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function withClient<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
