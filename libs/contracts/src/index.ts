@@ -6,6 +6,7 @@ export { ids, money, seatNo, isoTime } from './events/primitives';
 export * from './http/identity';
 export * from './http/queue';
 export * from './http/catalog';
+export * from './http/sale';
 export * from './http/reservation';
 export * from './http/wallet';
 export * from './http/payment';

@@ -11,6 +11,13 @@ export type AccessLevel = 'public' | 'user' | 'queue' | 'active' | 'admin';
 export interface CallerIdentity {
   userId?: string;
   access: AccessLevel;
+  /**
+   * The sale (concert) whose waiting room admitted the caller and the queue ticket of that admission,
+   * on `queue` and `active` calls. A service that knows which concert a date belongs to refuses a
+   * date of another concert with 403 WRONG_SALE; the payment service records both so
+   * `payment.completed` frees exactly that slot.
+   */
+  sale?: { concertId: string; ticket: number };
 }
 
 declare module 'express-serve-static-core' {
@@ -42,7 +49,12 @@ export function createInternalAuth(secret: string, { ttlSeconds = 60 } = {}) {
   const key = new TextEncoder().encode(secret);
   return {
     async sign(identity: CallerIdentity): Promise<string> {
-      const jwt = new SignJWT({ acc: identity.access }).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime(`${ttlSeconds}s`);
+      const claims: Record<string, unknown> = { acc: identity.access };
+      if (identity.sale) {
+        claims.sal = identity.sale.concertId;
+        claims.tkt = identity.sale.ticket;
+      }
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime(`${ttlSeconds}s`);
       if (identity.userId) jwt.setSubject(identity.userId);
       return jwt.sign(key);
     },
@@ -63,7 +75,9 @@ export function createInternalAuth(secret: string, { ttlSeconds = 60 } = {}) {
             clockTolerance: CLOCK_TOLERANCE_SECONDS,
           });
           if (payload.exp! - payload.iat! > MAX_INTERNAL_CREDENTIAL_TTL_SECONDS) throw new Error('lifetime too long');
-          req.caller = { userId: payload.sub, access: (payload.acc as AccessLevel) ?? 'public' };
+          const caller: CallerIdentity = { userId: payload.sub, access: (payload.acc as AccessLevel) ?? 'public' };
+          if (typeof payload.sal === 'string' && typeof payload.tkt === 'number') caller.sale = { concertId: payload.sal, ticket: payload.tkt };
+          req.caller = caller;
           next();
         } catch {
           next(new ProblemError('INTERNAL_AUTH_REQUIRED', 'the internal credentials are invalid or expired'));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { schedulePublishedV1 } from './catalog.events';
+import { saleConfiguredV1 } from './sale.events';
 import * as payment from './payment.events';
 import * as reservation from './reservation.events';
 import * as wallet from './wallet.events';
@@ -11,6 +12,7 @@ import * as wallet from './wallet.events';
  */
 export const EVENTS = {
   'schedule.published': { version: 1, schema: schedulePublishedV1 },
+  'sale.configured': { version: 1, schema: saleConfiguredV1 },
   'reservation.held': { version: 1, schema: reservation.reservationHeldV1 },
   'reservation.cancelled': { version: 1, schema: reservation.reservationCancelledV1 },
   'hold.expired': { version: 1, schema: reservation.holdExpiredV1 },

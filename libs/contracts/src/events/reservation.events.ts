@@ -10,7 +10,8 @@ const seatFact = {
   seatVersion: z.number().int().min(1),
 };
 
-export const reservationHeldV1 = z.object({ ...seatFact, price: money, holdExpiresAt: isoTime });
+/** `concertId`: the concert of the hold's date, so the payment service can refuse paying it under another sale's admission (absent on holds made before sales existed). */
+export const reservationHeldV1 = z.object({ ...seatFact, price: money, holdExpiresAt: isoTime, concertId: ids.concert.optional() });
 export const reservationCancelledV1 = z.object(seatFact);
 export const holdExpiredV1 = z.object(seatFact);
 export const reservationConfirmedV1 = z.object({ ...seatFact, paymentId: ids.payment });
