@@ -1,7 +1,7 @@
 import { API_PREFIX, ROUTE_POLICY } from '../access/route-policy';
 import { BODIES, buildOpenApiDocument } from './openapi.document';
 
-type Operation = { parameters?: { name: string; in: string; required?: boolean }[]; requestBody?: unknown; responses: Record<string, unknown>; security?: unknown[] };
+type Operation = { operationId?: string; parameters?: { name: string; in: string; required?: boolean; schema?: unknown }[]; requestBody?: unknown; responses: Record<string, unknown>; security?: unknown[] };
 
 describe('OpenAPI document', () => {
   const doc = buildOpenApiDocument() as unknown as { openapi: string; paths: Record<string, Record<string, Operation>> };
@@ -32,5 +32,29 @@ describe('OpenAPI document', () => {
     expect(Object.keys(operation('POST', '/payments')!.responses)).toEqual(expect.arrayContaining(['202', '402', '403', '404']));
     expect(operation('GET', '/wallet')!.parameters ?? []).toEqual([]);
     expect(operation('GET', '/wallet/transactions')!.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:before', 'query:limit']);
+  });
+
+  it('names every operation once, for generated clients', () => {
+    const ids = ROUTE_POLICY.map((r) => operation(r.method, r.path)!.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('declares every path parameter as a required uuid', () => {
+    for (const route of ROUTE_POLICY) {
+      const names = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+      const declared = (operation(route.method, route.path)!.parameters ?? []).filter((p) => p.in === 'path');
+      expect(declared.map((p) => p.name).sort()).toEqual([...names].sort());
+      for (const p of declared) expect(p).toMatchObject({ required: true, schema: { type: 'string', format: 'uuid' } });
+    }
+  });
+
+  it('documents the refusals clients must handle', () => {
+    const answers = (method: string, path: string) => Object.keys(operation(method, path)!.responses);
+    expect(answers('POST', '/users')).toEqual(expect.arrayContaining(['201', '409']));
+    expect(answers('POST', '/sessions')).toEqual(expect.arrayContaining(['200', '401']));
+    expect(answers('POST', '/reservations')).toEqual(expect.arrayContaining(['201', '403', '409']));
+    expect(answers('GET', '/payments/:paymentId')).toEqual(expect.arrayContaining(['200', '404']));
+    for (const route of ROUTE_POLICY) expect(answers(route.method, route.path)).toContain('429');
   });
 });
