@@ -58,6 +58,14 @@ describe('browse and hold through the gateway (all services as processes)', () =
     expect(concerts.length).toBeGreaterThanOrEqual(3);
     const concert = concerts[0]!;
 
+    // Every seeded concert has a sale open now (queue mode), shown publicly with the concert.
+    for (const c of concerts) {
+      const detail = expectStatus(await call<{ concertId: string; sale: { queueOpensAt: string; saleOpensAt: string; mode: string } | null }>(`${api}/concerts/${c.concertId}`), 200, 'concert').body;
+      expect(detail).toMatchObject({ concertId: c.concertId, title: c.title, sale: { mode: 'queue' } });
+      expect(Date.parse(detail.sale!.saleOpensAt)).toBeLessThanOrEqual(Date.now());
+      expect(detail.sale!.queueOpensAt).toBe(detail.sale!.saleOpensAt);
+    }
+
     // Dates, bookable ones only, with availableSeats.
     const schedules = expectStatus(await call<{ schedules: Schedule[] }>(`${api}/concerts/${concert.concertId}/schedules`, { fan: a }), 200, 'schedules').body.schedules;
     expect(schedules.length).toBeGreaterThan(0);

@@ -1,7 +1,8 @@
 /**
  * Demo data for a fresh stack: a few concerts with several dates each, booking open now, 50 seats
- * in price sections, created through the gateway's admin API (so each date is published to the
- * reservation service like any other). Does nothing when concerts already exist.
+ * in price sections, and a sale per concert whose waiting room opens now (no pre-queue), created
+ * through the gateway's admin API (so each date and sale is published like any other). Does nothing
+ * when concerts already exist.
  *
  * `npm start` calls `seedDemo()` once the services are ready; on its own:
  *   node --import tsx infra/scripts/seed-demo.ts
@@ -23,6 +24,9 @@ export interface SeedDemoResult {
 }
 
 const HOUR = 3_600_000;
+
+/** Every demo concert's sale: open from the moment of seeding, queue mode, the waiting room's old defaults (500 admitted, 5 minutes each). */
+export const DEMO_SALE = { maxActive: 500, admitPerMinute: 1_000, activeMinutes: 5, mode: 'queue' } as const;
 const DAY = 24 * HOUR;
 
 /** Seats 1..50: front rows cost most. */
@@ -75,6 +79,8 @@ export async function seedDemo(options: SeedDemoOptions = {}): Promise<SeedDemoR
   let schedules = 0;
   for (const demo of DEMO_CONCERTS) {
     const { concertId } = await request<{ concertId: string }>('POST', `${api}/admin/concerts`, demo.concert);
+    const opensAt = new Date(now).toISOString();
+    await request('PUT', `${api}/admin/concerts/${concertId}/sale`, { queueOpensAt: opensAt, saleOpensAt: opensAt, ...DEMO_SALE });
     for (const days of demo.daysAhead) {
       // 19:00 UTC on the day; booking opened a minute ago and closes an hour before the show.
       const startsAt = new Date(Math.floor((now + days * DAY) / DAY) * DAY + 19 * HOUR);
@@ -88,10 +94,10 @@ export async function seedDemo(options: SeedDemoOptions = {}): Promise<SeedDemoR
       schedules += 1;
     }
   }
-  log(`demo data: ${DEMO_CONCERTS.length} concerts with ${schedules} dates, booking open now`);
+  log(`demo data: ${DEMO_CONCERTS.length} concerts with ${schedules} dates, sales and booking open now`);
   return { seeded: true, concerts: DEMO_CONCERTS.length, schedules };
 
-  async function request<T = unknown>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+  async function request<T = unknown>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { 'x-admin-key': adminKey };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;

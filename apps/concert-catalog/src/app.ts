@@ -4,6 +4,8 @@ import type { OutboxWriter } from '@ticketing/messaging';
 import type { Logger, Registry } from '@ticketing/telemetry';
 import { createConcertRepository } from './concerts/concert.repository';
 import { createConcertsRouter } from './concerts/concerts.routes';
+import { createSaleRepository } from './sales/sale.repository';
+import { createSalesRouter } from './sales/sales.routes';
 import { createScheduleRepository } from './schedules/schedule.repository';
 import { createSchedulesRouter } from './schedules/schedules.routes';
 import { createSeatStatusRepository } from './seats/seat-status.repository';
@@ -16,7 +18,7 @@ export interface AppDeps {
   /** Only calls signed by the gateway reach the routes. */
   internalAuth: InternalAuth;
   db: Database;
-  /** Publishes `schedule.published` in the transaction that creates the schedule. */
+  /** Publishes `schedule.published` and `sale.configured` in the transactions that make them true. */
   outbox: OutboxWriter;
 }
 
@@ -25,9 +27,11 @@ export function createApp(deps: AppDeps): HttpApp {
   const concerts = createConcertRepository(deps.db);
   const schedules = createScheduleRepository(deps.db);
   const seats = createSeatStatusRepository(deps.db);
+  const sales = createSaleRepository(deps.db);
   return createHttpApp(deps, (app) => {
     app.use(createConcertsRouter({ concerts }));
     app.use(createSchedulesRouter({ db: deps.db, concerts, schedules, outbox: deps.outbox }));
+    app.use(createSalesRouter({ db: deps.db, concerts, sales, outbox: deps.outbox }));
     app.use(createSeatsRouter({ seats }));
   });
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { topicFor, type EventPayload, type EventType } from '@ticketing/contracts';
+import { topicFor, type EventPayload, type EventType, type SaleResponse } from '@ticketing/contracts';
 import { migrateLatest } from '@ticketing/db';
-import { createInternalAuth, startServer, type AccessLevel, type RunningServer } from '@ticketing/http';
+import { createInternalAuth, startServer, type AccessLevel, type CallerIdentity, type RunningServer } from '@ticketing/http';
 import { createEventConsumer, createOutboxRelay, createOutboxWriter, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import { createTestDatabase, createTestTopics, deleteTestTopics, readTopic, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
@@ -22,8 +22,8 @@ export interface Answer {
 
 export interface CallOptions {
   method?: string;
-  /** The identity the gateway vouches for; `null` sends no credentials at all. */
-  as?: { access: AccessLevel; userId?: string } | null;
+  /** The identity the gateway vouches for (with the sale it admitted the caller to); `null` sends no credentials at all. */
+  as?: CallerIdentity | null;
   body?: unknown;
   /** Sent as is (for malformed JSON). */
   rawBody?: string;
@@ -110,6 +110,18 @@ export async function createCatalogHarness(label = 'catalog') {
       const res = await call(`/admin/concerts/${concertId}/schedules`, { method: 'POST', as: admin, body: { ...openWindow(), ...('priceSections' in overrides ? {} : { price: 50_000 }), ...overrides } });
       if (res.status !== 201) throw new Error(`create schedule: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.scheduleId as string;
+    },
+
+    /** Sets the concert's sale (open now, queue mode, unless overridden) and returns the saved sale. */
+    async configureSale(concertId: string, overrides: Record<string, unknown> = {}): Promise<SaleResponse> {
+      const now = new Date().toISOString();
+      const res = await call(`/admin/concerts/${concertId}/sale`, {
+        method: 'PUT',
+        as: admin,
+        body: { queueOpensAt: now, saleOpensAt: now, maxActive: 100, admitPerMinute: 600, activeMinutes: 5, ...overrides },
+      });
+      if (res.status !== 200) throw new Error(`configure sale: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body as unknown as SaleResponse;
     },
 
     /** Sends events as the reservation service's relay would, in exactly the given order. */

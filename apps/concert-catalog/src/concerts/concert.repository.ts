@@ -31,6 +31,7 @@ export interface ConcertRepository {
   insert(concert: NewConcert): Promise<void>;
   /** Concerts oldest first, `limit` of them after `after` (keyset: the exact `created_at` text and id of the last one seen). */
   list(page: { limit: number; after?: [string, string] }): Promise<Array<ConcertSummary & { key: [string, string] }>>;
+  find(concertId: string): Promise<ConcertSummary | undefined>;
   /** Whether the concert exists; inside `trx` it also keeps the row from being deleted until commit. */
   exists(concertId: string, trx?: Transaction): Promise<boolean>;
 }
@@ -49,6 +50,10 @@ export function createConcertRepository(db: Database): ConcertRepository {
         .orderBy([{ column: 'created_at' }, { column: 'id' }])
         .limit(limit);
       return rows.map((row) => ({ ...toSummary(row), key: [row.created_at_key, row.id] as [string, string] }));
+    },
+    async find(concertId) {
+      const row: ConcertRow | undefined = await db(CONCERTS_TABLE).where({ id: concertId }).first('id', 'title', 'artist', 'venue', 'description');
+      return row && toSummary(row);
     },
     async exists(concertId, trx) {
       const query = (trx ?? db)(CONCERTS_TABLE).select('id').where({ id: concertId }).first();

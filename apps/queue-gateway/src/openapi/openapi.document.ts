@@ -1,5 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import {
+  concertDetailResponse,
   concertListResponse,
   createConcertRequest,
   createConcertResponse,
@@ -19,6 +20,8 @@ import {
   logInRequest,
   logInResponse,
   problemResponse,
+  saleResponse,
+  saleSettingsRequest,
   queueStatusResponse,
   queueTokenResponse,
   scheduleListResponse,
@@ -80,6 +83,12 @@ export const BODIES: Record<string, RouteDoc> = {
   'GET /queue/events': { operationId: 'streamQueueStatus', summary: 'My place as server-sent events (`event: status`, data = QueueStatus), pushed when it changes' },
   'DELETE /queue/tokens/me': { operationId: 'leaveQueue', status: 204, summary: 'Leave the waiting room, or give up an active slot' },
   'GET /concerts': { operationId: 'listConcerts', query: pageQuery, response: concertListResponse, summary: 'Concerts, oldest first (`limit`, `cursor` = nextCursor)' },
+  'GET /concerts/:concertId': {
+    operationId: 'getConcert',
+    response: concertDetailResponse,
+    summary: "A concert and its sale's public part: when the waiting room and the sale open, and the mode (`sale` null until one is configured)",
+    answers: { 404: 'NOT_FOUND: no such concert' },
+  },
   'GET /concerts/:concertId/schedules': {
     operationId: 'listSchedules',
     response: scheduleListResponse,
@@ -100,6 +109,20 @@ export const BODIES: Record<string, RouteDoc> = {
     status: 201,
     summary: 'Create and publish a date (seats and prices)',
     answers: { 404: 'NOT_FOUND: no such concert' },
+  },
+  'PUT /admin/concerts/:concertId/sale': {
+    operationId: 'configureSale',
+    request: saleSettingsRequest,
+    response: saleResponse,
+    status: 200,
+    summary: "Set or replace the concert's sale (its waiting room's opening, cap and rate); each change adds one to `revision` and is published as sale.configured",
+    answers: { 404: 'NOT_FOUND: no such concert' },
+  },
+  'GET /admin/concerts/:concertId/sale': {
+    operationId: 'getSale',
+    response: saleResponse,
+    summary: "The concert's sale as set, with its revision",
+    answers: { 404: 'NOT_FOUND: no such concert; SALE_NOT_FOUND: no sale configured yet' },
   },
   'POST /reservations': {
     operationId: 'holdSeat',
