@@ -1,18 +1,22 @@
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
 import type { Logger, Registry } from '@ticketing/telemetry';
 import swaggerUi from 'swagger-ui-express';
-import { createAccessCheck, type AccessDeps, type AdmissionView } from './access/access.middleware';
+import { concertIdParams } from '@ticketing/contracts';
+import { parseOrThrow, ProblemError } from '@ticketing/http';
+import type { Request } from 'express';
+import { createAccessCheck, type AccessDeps } from './access/access.middleware';
 import type { QueueTokens } from './access/queue-token';
 import { forwardingRoutes, type ForwardingDeps } from './forwarding/forwarding.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
-import { presentStatus, queueRoutes, queueStatusRoutes, type RoomViewPort, type WaitingRoomPort } from './queue/queue.routes';
-import type { StreamSource } from './queue/status-streams';
+import { presentStatus, queueRoutes, queueStatusRoutes } from './queue/queue.routes';
 import { createStatusStreams, type StatusStreams } from './queue/status-streams';
 import { createSessionsRouter } from './sessions/sessions.routes';
 import type { SessionTokens } from './sessions/session-token';
 import type { PasswordHasher } from './users/password-hasher';
 import type { UserRepository } from './users/user.repository';
 import { createUsersRouter } from './users/users.routes';
+import { createAdmissions } from './waiting-room/admissions';
+import type { Rooms } from './waiting-room/rooms';
 
 export interface AppDeps {
   logger: Logger;
@@ -22,10 +26,10 @@ export interface AppDeps {
   hasher: PasswordHasher;
   sessionTokens: SessionTokens;
   queueTokens: QueueTokens;
-  /** The room in Redis: entering, leaving, exact admission checks. */
-  waitingRoom: WaitingRoomPort & { status(userId: string, ticket: number): Promise<AdmissionView> };
-  /** This process's snapshot of the room: status polls and event streams. */
-  view: RoomViewPort & StreamSource & { peek(userId: string, ticket: number): AdmissionView | undefined };
+  /** One waiting room per concert sale: each room in Redis (entering, leaving, exact checks) and this process's view of it (polls, streams). */
+  rooms: Rooms;
+  /** Hooks run before a fan enters a room (after the session check and the body's validation). */
+  beforeEntry?: ((req: Request, concertId: string) => Promise<void>)[];
   /** SSE comment interval (tests shorten it). */
   heartbeatMs?: number;
   internalAuth: InternalAuth;
@@ -40,17 +44,23 @@ export interface AppDeps {
  * on shutdown, as they never end by themselves).
  */
 export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
+  const { rooms } = deps;
+  const admissions = createAdmissions(rooms);
   const streams = createStatusStreams({
-    view: deps.view,
-    present: (place) => presentStatus(place, deps.waitingRoom.pollAfterMs(place)),
+    source: {
+      peek: admissions.peek,
+      status: admissions.fromSnapshot,
+      onSnapshot: (concertId, listener) => rooms.room(concertId).view.onSnapshot(listener),
+    },
+    present: (concertId, place) => presentStatus(concertId, place, rooms.room(concertId).waitingRoom.pollAfterMs(place)),
     heartbeatMs: deps.heartbeatMs,
   });
   const accessDeps: AccessDeps = {
     verifySession: (token) => deps.sessionTokens.verify(token),
     queueTokens: deps.queueTokens,
-    admission: (userId, ticket) => deps.waitingRoom.status(userId, ticket),
-    admissionFromSnapshot: (userId, ticket) => deps.view.status(userId, ticket),
-    peekAdmissionFromSnapshot: (userId, ticket) => deps.view.peek(userId, ticket),
+    admission: admissions.exact,
+    admissionFromSnapshot: admissions.fromSnapshot,
+    peekAdmissionFromSnapshot: admissions.peek,
     adminKey: deps.adminKey,
   };
   const requireAccess = createAccessCheck(accessDeps);
@@ -63,7 +73,7 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       logger: deps.logger,
       metrics: deps.metrics,
       readiness: deps.readiness,
-      mountFirst: (app) => app.use(queueStatusRoutes({ requireAccess, waitingRoom: deps.waitingRoom, streams })),
+      mountFirst: (app) => app.use(queueStatusRoutes({ requireAccess, room: rooms.room, streams })),
       // Forwarded requests stream their bodies to the owning service untouched.
       mountBeforeBodyParsing: (app) =>
         app.use(forwardingRoutes({ upstreams: deps.upstreams, requireAccess, internalAuth: deps.internalAuth, timeoutMs: deps.upstreamTimeoutMs, logger: deps.logger })),
@@ -73,7 +83,21 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(openApi));
       app.use(createUsersRouter({ users: deps.users, hasher: deps.hasher }));
       app.use(createSessionsRouter({ users: deps.users, hasher: deps.hasher, sessionTokens: deps.sessionTokens }));
-      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, waitingRoom: deps.waitingRoom, view: deps.view }));
+      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, room: rooms.room, beforeEntry: deps.beforeEntry }));
+      // An operator's look at one sale's room: its settings, counts, measured rate and the pre-queue's draw record.
+      app.get('/api/v1/admin/waiting-rooms/:concertId', requireAccess('admin'), async (req, res) => {
+        const { concertId } = parseOrThrow(concertIdParams, req.params, 'path');
+        const { waitingRoom } = rooms.room(concertId);
+        const [{ sale, draw }, stats] = await Promise.all([waitingRoom.describe(), waitingRoom.stats()]);
+        if (!sale) throw new ProblemError('SALE_NOT_FOUND', 'this concert has no sale with a waiting room');
+        const iso = (ms: number) => new Date(ms).toISOString();
+        res.set('cache-control', 'no-store').json({
+          concertId: concertId.toLowerCase(),
+          sale: { ...sale, queueOpensAt: iso(sale.queueOpensAt), saleOpensAt: iso(sale.saleOpensAt) },
+          ...stats,
+          draw: draw && { ...draw, drawnAt: iso(draw.drawnAt), order: 'ascending sha1(seed || user id as 16 bytes); drawn fans got tickets firstTicket, firstTicket+1, ... in that order' },
+        });
+      });
     },
   );
   // The gateway's own answers are per-fan and no-store; hashing each body for an ETag buys nothing.

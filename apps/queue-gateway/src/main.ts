@@ -6,14 +6,13 @@ import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketi
 import { createQueueTokens } from './access/queue-token';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
-import { paymentCompletedHandlers } from './queue/payment-completed.consumer';
+import { gatewayEventHandlers } from './queue/sale-events.consumer';
 import { createSessionTokens } from './sessions/session-token';
 import { createPasswordHasher } from './users/password-hasher';
 import { createUserRepository } from './users/user.repository';
 import { startAdmissionTicker } from './waiting-room/admission-ticker';
 import { createRoomRedis } from './waiting-room/room-redis';
-import { createRoomView } from './waiting-room/room-view';
-import { createWaitingRoom } from './waiting-room/waiting-room.repository';
+import { createRooms } from './waiting-room/rooms';
 
 const SERVICE = 'queue-gateway';
 
@@ -26,20 +25,13 @@ async function main(): Promise<void> {
   const kafkaCheck = kafkaReachability(kafka, { metrics });
   const messaging = messagingSettings(config, SERVICE);
   const redis = createRoomRedis(config.REDIS_URL);
-  const waitingRoom = createWaitingRoom({
-    redis,
-    keyPrefix: config.QUEUE_KEY_PREFIX,
-    maxActive: config.MAX_ACTIVE_USERS,
-    activeTtlMs: config.ACTIVE_TTL_SECONDS * 1000,
-    waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000,
-  });
-  const view = createRoomView({ room: waitingRoom, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000 });
+  const rooms = createRooms({ redis, keyPrefix: config.QUEUE_KEY_PREFIX, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000 });
   const consumer = createEventConsumer({
     kafka,
     db,
     logger,
     ...messaging.consumer,
-    handlers: paymentCompletedHandlers(waitingRoom),
+    handlers: gatewayEventHandlers({ rooms, logger }),
   });
   const { app, ops, markShuttingDown, streams } = createApp({
     logger,
@@ -49,8 +41,7 @@ async function main(): Promise<void> {
     hasher: createPasswordHasher(),
     sessionTokens: createSessionTokens({ secret: config.SESSION_JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS, issuer: SERVICE }),
     queueTokens: createQueueTokens({ secret: config.QUEUE_JWT_SECRET }),
-    waitingRoom,
-    view,
+    rooms,
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     adminKey: config.ADMIN_API_KEY,
     upstreams: {
@@ -65,7 +56,7 @@ async function main(): Promise<void> {
   await redis.connect();
   await consumer.start();
   // Each tick admits and refreshes this process's snapshot, from which polls and streams are answered.
-  const ticker = startAdmissionTicker({ waitingRoom: view, intervalMs: config.ADMISSION_TICK_MS, logger });
+  const ticker = startAdmissionTicker({ waitingRoom: { admit: () => rooms.admitAll(logger) }, intervalMs: config.ADMISSION_TICK_MS, logger });
   const opsServer = await startServer(ops, { port: config.GATEWAY_OPS_PORT, host: config.GATEWAY_OPS_HOST });
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info(

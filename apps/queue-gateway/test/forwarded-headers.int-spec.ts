@@ -13,7 +13,7 @@ describe('gateway forwarding: no client credentials reach a service (real Redis,
   it('strips Authorization, X-Queue-Token, X-Admin-Key, X-User-Id, cookies and a client-sent internal credential on every access level', async () => {
     h = await createGatewayHarness({ maxActive: 5 });
     const fan = await h.fan();
-    const entered = await call(`${h.a.url}/queue/tokens`, { method: 'POST', session: fan.session });
+    const entered = await call(`${h.a.url}/queue/tokens`, { method: 'POST', session: fan.session, body: { concertId: h.concertId } });
     expect(entered.status).toBe(201);
     const queueToken = entered.body.queueToken as string;
     await h.a.waitingRoom.admit();
@@ -47,7 +47,15 @@ describe('gateway forwarding: no client credentials reach a service (real Redis,
       expect({ route: route.path, leaked, leakedValues }).toEqual({ route: route.path, leaked: [], leakedValues: [] });
       // The gateway's own statement replaced the client's, and says who the gateway verified.
       expect(seen['x-internal-auth']).toMatch(/^eyJ/);
-      expect(answer.body.caller).toEqual(route.access === 'public' || route.access === 'admin' ? { access: route.access } : { userId: fan.userId, access: route.access });
+      // Admitted calls also say which sale admitted the fan, and under which ticket.
+      const ticket = (JSON.parse(Buffer.from(queueToken.split('.')[1], 'base64url').toString('utf8')) as { tkt: number }).tkt;
+      expect(answer.body.caller).toEqual(
+        route.access === 'public' || route.access === 'admin'
+          ? { access: route.access }
+          : route.access === 'active'
+            ? { userId: fan.userId, access: route.access, sale: { concertId: h.concertId, ticket } }
+            : { userId: fan.userId, access: route.access },
+      );
       // What the service needs still arrives.
       expect(seen['idempotency-key']).toBe('key-1');
       if (route.body) expect(answer.body.body).toEqual(route.body);

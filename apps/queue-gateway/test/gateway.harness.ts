@@ -10,23 +10,27 @@ import { createSessionTokens } from '../src/sessions/session-token';
 import { createPasswordHasher } from '../src/users/password-hasher';
 import { createUserRepository } from '../src/users/user.repository';
 import { createRoomRedis } from '../src/waiting-room/room-redis';
-import { createRoomView } from '../src/waiting-room/room-view';
-import { createWaitingRoom } from '../src/waiting-room/waiting-room.repository';
+import { createRooms } from '../src/waiting-room/rooms';
+import type { RoomSale } from '../src/waiting-room/waiting-room.repository';
+import { openSale } from './room.fixture';
 
 export const SESSION_SECRET = 'gateway-test-session-secret-0123456789abc';
 const QUEUE_SECRET = 'gateway-test-queue-secret-0123456789abcdef';
 const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
 
 /**
- * Two gateway instances (own Redis connections, one shared waiting room) in front of a real upstream
- * service that accepts only gateway-signed calls and echoes who it was told the caller is. `redisUrl`
- * (default the test servers') lets a test put the room on a Redis of its own, to stop and restart it.
+ * Two gateway instances (own Redis connections, the same rooms) in front of a real upstream service
+ * that accepts only gateway-signed calls and echoes who it was told the caller is. One sale is open
+ * from the start (`concertId`, `maxActive` slots, no rate limit to speak of); `configureSale` opens
+ * others. `redisUrl` (default the test servers') lets a test put the rooms on a Redis of its own, to
+ * stop and restart it.
  */
 export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800, snapshotEveryMs = 50, heartbeatMs = 15_000, redisUrl = testServers().REDIS_URL } = {}) {
   const logger = createLogger('gateway-test', 'silent');
   const database: TestDatabase = await createTestDatabase('gateway');
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
-  const keyPrefix = uniqueName('wr');
+  const keyPrefix = uniqueName('wr').replace(/:/g, '_');
+  const concertId = randomUUID();
   const redisClients: ReturnType<typeof createRoomRedis>[] = [];
   const servers: RunningServer[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -52,10 +56,11 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
     redis.on('error', () => undefined);
     await redis.connect();
     redisClients.push(redis);
-    const waitingRoom = createWaitingRoom({ redis, keyPrefix, maxActive, activeTtlMs: 300_000, waitingLeaseMs: 60_000 });
-    const view = createRoomView({ room: waitingRoom, waitingLeaseMs: 60_000 });
+    const rooms = createRooms({ redis, keyPrefix, waitingLeaseMs: 60_000 });
+    if (redisClients.length === 1) await rooms.configure(concertId, openSale({ maxActive }));
+    const { waitingRoom, view } = rooms.room(concertId);
     // As the admission ticker does in a running gateway, but without admitting: tests admit when they choose.
-    const refresher = setInterval(() => void view.refresh().catch(() => undefined), snapshotEveryMs);
+    const refresher = setInterval(() => void Promise.all(rooms.opened().map((r) => r.view.refresh())).catch(() => undefined), snapshotEveryMs);
     timers.push(refresher);
     const { app, streams } = createApp({
       logger,
@@ -65,8 +70,7 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
       hasher: createPasswordHasher({ N: 2 ** 10, r: 8, p: 1 }),
       sessionTokens,
       queueTokens: createQueueTokens({ secret: QUEUE_SECRET }),
-      waitingRoom,
-      view,
+      rooms,
       heartbeatMs,
       internalAuth: createInternalAuth(INTERNAL_SECRET),
       adminKey: 'test-admin-key',
@@ -76,7 +80,7 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     servers.push(server);
     closers.push(() => streams.closeAll());
-    return { url: `http://127.0.0.1:${server.port}/api/v1`, waitingRoom, view, streams };
+    return { url: `http://127.0.0.1:${server.port}/api/v1`, rooms, waitingRoom, view, streams };
   }
 
   const a = await startGateway();
@@ -87,6 +91,12 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
     b,
     startGateway,
     keyPrefix,
+    /** The sale open from the start. */
+    concertId,
+    /** Opens (or changes) another sale's room, as `sale.configured` would. */
+    async configureSale(id: string, sale: Partial<RoomSale> = {}) {
+      await a.rooms.configure(id, openSale({ maxActive, ...sale }));
+    },
     /** A signed-in fan (session tokens are checked by signature only, so no password hash is needed). */
     async fan(userId: string = randomUUID()) {
       return { userId, session: (await sessionTokens.issue(userId)).token };
@@ -101,6 +111,7 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
       for (const server of servers.reverse()) await server.close(100);
       const redis = redisClients[0];
       await deleteTaggedKeys(redis, keyPrefix);
+      await redis.del(`${keyPrefix}:sales`);
       redisClients.forEach((r) => r.disconnect());
       await database.drop();
     },

@@ -5,20 +5,25 @@ import { createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor } fr
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createTestDatabase } from '@ticketing/testing';
-import { paymentCompletedHandlers } from '../src/queue/payment-completed.consumer';
+import { gatewayEventHandlers } from '../src/queue/sale-events.consumer';
 import { call, createGatewayHarness, SESSION_SECRET, type GatewayHarness } from './gateway.harness';
 
-type Entered = { userId: string; session: string; queueToken: string; position: number };
+type Entered = { userId: string; session: string; queueToken: string; position: number; ticket: number };
+
+/** The ticket a queue token stands for (its `tkt` claim). */
+const ticketOf = (queueToken: string) => JSON.parse(Buffer.from(queueToken.split('.')[1], 'base64url').toString('utf8')).tkt as number;
 
 describe('gateway: waiting room, access policy and forwarding (real Redis, PostgreSQL, Kafka)', () => {
   let h: GatewayHarness;
   afterEach(() => h.cleanup());
 
-  async function enter(url: string, fan?: { userId: string; session: string }): Promise<Entered> {
+  async function enter(url: string, fan?: { userId: string; session: string }, concertId = h.concertId): Promise<Entered> {
     const who = fan ?? (await h.fan());
-    const res = await call(`${url}/queue/tokens`, { method: 'POST', session: who.session });
+    const res = await call(`${url}/queue/tokens`, { method: 'POST', session: who.session, body: { concertId } });
     expect(res.status).toBe(201);
-    return { ...who, queueToken: res.body.queueToken as string, position: res.body.position as number };
+    expect(res.body.concertId).toBe(concertId);
+    const queueToken = res.body.queueToken as string;
+    return { ...who, queueToken, position: res.body.position as number, ticket: ticketOf(queueToken) };
   }
   const status = (url: string, f: Entered) => call(`${url}/queue/status`, { session: f.session, queueToken: f.queueToken });
 
@@ -42,7 +47,7 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
       expect(sample.map((s) => s.body.position)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect((await h.a.waitingRoom.stats()).active).toBe(100);
       // They pay (or leave): the next hundred in arrival order get the slots on the next tick.
-      await Promise.all(admitted.map((f) => h.a.waitingRoom.expireUser(f.userId)));
+      await Promise.all(admitted.map((f) => h.a.waitingRoom.expireTicket(f.userId, f.ticket)));
     }
   });
 
@@ -165,7 +170,7 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
     expect(await next()).toMatchObject({ status: 'WAITING', position: 2 });
     await h.a.waitingRoom.admit(); // first in
     expect(await next()).toMatchObject({ status: 'WAITING', position: 1 });
-    await h.a.waitingRoom.expireUser(first.userId);
+    await h.a.waitingRoom.expireTicket(first.userId, first.ticket);
     await h.a.waitingRoom.admit();
     expect(await next()).toMatchObject({ status: 'ACTIVE', position: null });
     await reader.cancel();
@@ -188,7 +193,7 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
       logger: createLogger('gw', 'silent'),
       groupId: uniqueName('gateway'),
       topicPrefix: prefix,
-      handlers: paymentCompletedHandlers(h.a.waitingRoom),
+      handlers: gatewayEventHandlers({ rooms: h.a.rooms, logger: createLogger('gw', 'silent') }),
     });
     const producer = testKafka().producer();
     try {
@@ -197,14 +202,23 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
       const event = encodeEvent({
         type: 'payment.completed',
         key: randomUUID(),
-        payload: { paymentId: randomUUID(), userId: buyer.userId, reservationId: randomUUID(), amount: 50_000 },
+        payload: { paymentId: randomUUID(), userId: buyer.userId, reservationId: randomUUID(), amount: 50_000, concertId: h.concertId, queueTicket: buyer.ticket },
       });
+      // A payment of the same fan in another sale's room frees nothing here.
+      const elsewhere = encodeEvent({
+        type: 'payment.completed',
+        key: randomUUID(),
+        payload: { paymentId: randomUUID(), userId: buyer.userId, reservationId: randomUUID(), amount: 50_000, concertId: randomUUID(), queueTicket: buyer.ticket },
+      });
+      await producer.send({ topic: topicFor('payment.completed', prefix), messages: [{ key: elsewhere.id, value: JSON.stringify(elsewhere) }] });
+      await waitFor(async () => Number((await consumerDb.db('processed_messages').count({ n: '*' }).first())?.n) === 1, { label: 'the other sale’s event consumed' });
+      expect((await status(h.a.url, buyer)).body.status).toBe('ACTIVE');
       // Delivered twice: the second copy must change nothing.
       for (let i = 0; i < 2; i++) await producer.send({ topic: topicFor('payment.completed', prefix), messages: [{ key: event.id, value: JSON.stringify(event) }] });
       await waitFor(async () => (await status(h.a.url, buyer)).body.status === 'EXPIRED', { label: 'the buyer expired' });
       await h.b.view.admit();
       expect((await status(h.b.url, next)).body.status).toBe('ACTIVE');
-      expect(await consumerDb.db('processed_messages').count({ n: '*' }).first()).toEqual({ n: 1 });
+      expect(await consumerDb.db('processed_messages').count({ n: '*' }).first()).toEqual({ n: 2 });
     } finally {
       await producer.disconnect();
       await consumer.stop();

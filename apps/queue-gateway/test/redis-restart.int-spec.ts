@@ -46,7 +46,8 @@ describe('gateway across a Redis restart (a private, persisted redis-server)', (
     if (bearer) headers.authorization = `Bearer ${bearer}`;
     if (fan) headers['x-queue-token'] = fan.queueToken;
     if (method === 'POST') headers['content-type'] = 'application/json';
-    const res = await fetch(url, { method, headers, body: method === 'POST' ? '{}' : undefined });
+    const body = url.endsWith('/queue/tokens') ? { concertId: h.concertId } : {};
+    const res = await fetch(url, { method, headers, body: method === 'POST' ? JSON.stringify(body) : undefined });
     const text = await res.text();
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', retryAfter: res.headers.get('retry-after'), body: text ? JSON.parse(text) : {} };
   }

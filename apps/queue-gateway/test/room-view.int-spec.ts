@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { CHECKPOINT_GRIDS, positionUpperBound } from '../src/waiting-room/room-snapshot';
 import { createRoomView, type RoomView } from '../src/waiting-room/room-view';
-import { createWaitingRoom, type WaitingRoomOptions } from '../src/waiting-room/waiting-room.repository';
+import { createTestRoom, type TestRoom, type TestRoomOptions } from './room.fixture';
 import { userMember } from '../src/waiting-room/waiting-room.scripts';
 
 const SECOND = 1_000;
@@ -22,14 +22,16 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
   }
 
   /** A room on its own key prefix, a hand-moved clock, and gateway processes (room + view) on it. */
-  function setup(overrides: Partial<WaitingRoomOptions> = {}, url?: string) {
+  function setup(overrides: Partial<TestRoomOptions> = {}, url?: string) {
     const keyPrefix = uniqueName('wr');
     prefixes.push(keyPrefix);
     const clock = { now: Date.parse('2026-12-01T10:00:00Z') };
     const now = () => clock.now;
     const options = { keyPrefix, maxActive: 10, activeTtlMs: 300 * SECOND, waitingLeaseMs: LEASE, now, ...overrides };
+    let ready: Promise<unknown> | undefined;
     const gateway = () => {
-      const room = createWaitingRoom({ redis: connect(url), ...options });
+      const room = createTestRoom({ redis: connect(url), ...options }, ready);
+      ready = room.ready;
       return { room, view: createRoomView({ room, waitingLeaseMs: options.waitingLeaseMs, now }) };
     };
     return { gateway, clock, keyPrefix, redis: connect(url) };
@@ -44,7 +46,7 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
     privateRedis = undefined;
   });
 
-  async function lineUp(room: ReturnType<typeof createWaitingRoom>, n: number) {
+  async function lineUp(room: TestRoom, n: number) {
     const fans: { userId: string; ticket: number }[] = [];
     for (let i = 0; i < n; i += 5_000) {
       const ids = Array.from({ length: Math.min(5_000, n - i) }, () => randomUUID());
@@ -68,7 +70,7 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
     for (let round = 0; round < 24; round++) {
       // Some waiting fans leave, some active ones pay, some stop polling (their leases lapse later).
       const present = fans.filter(() => Math.random() < 0.05);
-      await Promise.all(present.map((f, i) => (i % 2 ? a.room.leave(f.userId, f.ticket) : b.room.expireUser(f.userId))));
+      await Promise.all(present.map((f, i) => (i % 2 ? a.room.leave(f.userId, f.ticket) : b.room.expireTicket(f.userId, f.ticket))));
       gaps += present.length;
       clock.now += 5 * SECOND;
       const ticker: RoomView = round % 2 ? a.view : b.view;
@@ -188,7 +190,7 @@ describe('room view: polls and streams answered from a per-process snapshot (rea
     await a.view.admit();
     expect(await a.view.status(y.userId, y.ticket)).toMatchObject({ status: 'WAITING', position: 2 });
     await b.room.leave(x.userId, x.ticket);
-    await b.room.expireUser(y.userId);
+    await b.room.expireTicket(y.userId, y.ticket);
     await a.view.admit();
     expect(await a.view.status(x.userId, x.ticket)).toEqual({ status: 'EXPIRED' });
     expect(await a.view.status(y.userId, y.ticket)).toEqual({ status: 'EXPIRED' });

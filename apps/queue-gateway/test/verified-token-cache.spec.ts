@@ -42,19 +42,19 @@ describe('verified token cache', () => {
 
   it('queue tokens: a forged or foreign-audience token is refused every time, a genuine one keeps its claims', async () => {
     const tokens = createQueueTokens({ secret: SECRET });
-    const genuine = await tokens.issue({ userId: '0b6d1c2e-0000-4000-8000-000000000001', ticket: 7 });
-    expect(await tokens.verify(genuine)).toEqual({ userId: '0b6d1c2e-0000-4000-8000-000000000001', ticket: 7 });
-    expect(await tokens.verify(genuine)).toEqual({ userId: '0b6d1c2e-0000-4000-8000-000000000001', ticket: 7 });
+    const genuine = await tokens.issue({ userId: '0b6d1c2e-0000-4000-8000-000000000001', concertId: '0b6d1c2e-0000-4000-8000-0000000000c1', ticket: 7 });
+    expect(await tokens.verify(genuine)).toEqual({ userId: '0b6d1c2e-0000-4000-8000-000000000001', concertId: '0b6d1c2e-0000-4000-8000-0000000000c1', ticket: 7 });
+    expect(await tokens.verify(genuine)).toEqual({ userId: '0b6d1c2e-0000-4000-8000-000000000001', concertId: '0b6d1c2e-0000-4000-8000-0000000000c1', ticket: 7 });
 
     const forged = `${genuine.slice(0, genuine.lastIndexOf('.'))}.${'A'.repeat(43)}`;
     for (let i = 0; i < 2; i++) await expect(tokens.verify(forged)).rejects.toMatchObject({ code: 'QUEUE_TOKEN_INVALID' });
-    const other = await createQueueTokens({ secret: `${SECRET}-other` }).issue({ userId: '0b6d1c2e-0000-4000-8000-000000000001', ticket: 7 });
+    const other = await createQueueTokens({ secret: `${SECRET}-other` }).issue({ userId: '0b6d1c2e-0000-4000-8000-000000000001', concertId: '0b6d1c2e-0000-4000-8000-0000000000c1', ticket: 7 });
     await expect(tokens.verify(other)).rejects.toMatchObject({ code: 'QUEUE_TOKEN_INVALID' });
   });
 
   it('queue tokens: one past its lifetime is refused as expired, even after it was accepted', async () => {
     const tokens = createQueueTokens({ secret: SECRET, ttlSeconds: 1 });
-    const token = await tokens.issue({ userId: '0b6d1c2e-0000-4000-8000-000000000002', ticket: 8 });
+    const token = await tokens.issue({ userId: '0b6d1c2e-0000-4000-8000-000000000002', concertId: '0b6d1c2e-0000-4000-8000-0000000000c1', ticket: 8 });
     expect(await tokens.verify(token)).toMatchObject({ ticket: 8 });
     await new Promise((r) => setTimeout(r, 2_100));
     await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'QUEUE_TOKEN_EXPIRED' });

@@ -2,7 +2,8 @@ import { deleteTaggedKeys, testServers, uniqueName, waitFor } from '@ticketing/t
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { startAdmissionTicker } from '../src/waiting-room/admission-ticker';
-import { createWaitingRoom, type Place, type WaitingRoom, type WaitingRoomOptions } from '../src/waiting-room/waiting-room.repository';
+import type { Place } from '../src/waiting-room/waiting-room.repository';
+import { createTestRoom, type TestRoom, type TestRoomOptions } from './room.fixture';
 
 const SECOND = 1_000;
 const LEASE = 60 * SECOND;
@@ -18,13 +19,18 @@ describe('waiting room on a real Redis', () => {
   }
 
   /** A fresh room (own key prefix) and a clock the test moves by hand. */
-  function setup(overrides: Partial<WaitingRoomOptions> = {}) {
+  function setup(overrides: Partial<TestRoomOptions> = {}) {
     const keyPrefix = uniqueName('wr');
     prefixes.push(keyPrefix);
     const clock = { now: Date.parse('2026-11-21T10:00:00Z') };
     const options = { keyPrefix, maxActive: 2, activeTtlMs: 300 * SECOND, waitingLeaseMs: LEASE, now: () => clock.now, ...overrides };
     /** Another gateway instance: same room, its own connection. */
-    const gateway = (): WaitingRoom => createWaitingRoom({ redis: connect(), ...options });
+    let ready: Promise<unknown> | undefined;
+    const gateway = (): TestRoom => {
+      const room = createTestRoom({ redis: connect(), ...options }, ready);
+      ready = room.ready;
+      return room;
+    };
     return { room: gateway(), gateway, clock, keyPrefix };
   }
 
@@ -74,7 +80,7 @@ describe('waiting room on a real Redis', () => {
       rounds++;
       // Releases and four admission ticks (two per gateway) race each other.
       const releasing = releaseNext.map((ticket, i) =>
-        i % 2 ? rooms[i % 2].leave(byTicket.get(ticket)!, ticket) : rooms[i % 2].expireUser(byTicket.get(ticket)!),
+        i % 2 ? rooms[i % 2].leave(byTicket.get(ticket)!, ticket) : rooms[i % 2].expireTicket(byTicket.get(ticket)!, ticket),
       );
       const ticks = await Promise.all([...releasing, ...[0, 1, 0, 1].map((g) => rooms[g].admit())]).then((r) => r.slice(releasing.length) as { admitted: number }[]);
       releaseNext.forEach((t) => released.add(t));
@@ -131,7 +137,7 @@ describe('waiting room on a real Redis', () => {
     expect(await room.keepAlive(c, tC)).toBe(true); // an open event stream holds the place like polling
     clock.now += 21 * SECOND; // abandoned: 61 s silent; b and c: 21 s
 
-    expect(await room.admit()).toEqual({ admitted: 0, droppedWaiters: 1, expiredActive: 0 });
+    expect(await room.admit()).toMatchObject({ admitted: 0, droppedWaiters: 1, expiredActive: 0 });
     expect(await room.status(b, tB)).toMatchObject({ status: 'WAITING', position: 1 });
     expect(await room.status(c, tC)).toMatchObject({ status: 'WAITING', position: 2 });
     expect(await room.status(abandoned, tA)).toEqual({ status: 'EXPIRED' });
@@ -175,7 +181,7 @@ describe('waiting room on a real Redis', () => {
     await room.leave(x1, tX1);
     await room.leave(x2, tX2);
 
-    expect(await room.admit()).toEqual({ admitted: 2, droppedWaiters: 1, expiredActive: 0 });
+    expect(await room.admit()).toMatchObject({ admitted: 2, droppedWaiters: 1, expiredActive: 0 });
     expect(await room.status(w1, t1)).toMatchObject({ status: 'ACTIVE' });
     expect(await room.status(w2, t2)).toMatchObject({ status: 'ACTIVE' });
     expect(await room.status(lapsed, tLapsed)).toEqual({ status: 'EXPIRED' });
@@ -205,7 +211,7 @@ describe('waiting room on a real Redis', () => {
     expect(places.map(position)).toEqual(keepers.map((_, i) => i + 1));
   });
 
-  it('expireUser ends the ticket at once, and the next user is admitted on the next tick', async () => {
+  it('expireTicket ends the ticket at once, and the next user is admitted on the next tick', async () => {
     const { room } = setup({ maxActive: 2 });
     const [a, b, c, d] = users(4);
     const tA = (await room.enter(a)).ticket;
@@ -214,17 +220,17 @@ describe('waiting room on a real Redis', () => {
     expect((await room.admit()).admitted).toBe(2);
     expect(await room.status(c, tC)).toMatchObject({ status: 'WAITING', position: 1 });
 
-    expect(await room.expireUser(a)).toBe(true); // payment.completed
+    expect(await room.expireTicket(a, tA)).toBe(true); // payment.completed
     expect(await room.status(a, tA)).toEqual({ status: 'EXPIRED' });
     expect((await room.stats()).active).toBe(1);
     expect((await room.admit()).admitted).toBe(1);
     expect(await room.status(c, tC)).toMatchObject({ status: 'ACTIVE' });
 
     const tD = (await room.enter(d)).ticket;
-    expect(await room.expireUser(d)).toBe(true); // a waiting user's ticket ends too
+    expect(await room.expireTicket(d, tD)).toBe(true); // a waiting user's ticket ends too
     expect(await room.status(d, tD)).toEqual({ status: 'EXPIRED' });
-    expect(await room.expireUser(d)).toBe(false);
-    expect(await room.expireUser(randomUUID())).toBe(false);
+    expect(await room.expireTicket(d, tD)).toBe(false);
+    expect(await room.expireTicket(randomUUID(), tD)).toBe(false);
     expect((await room.stats()).waiting).toBe(0);
   });
 
@@ -237,8 +243,10 @@ describe('waiting room on a real Redis', () => {
 
     expect((await room.admit()).admitted).toBe(1); // a is active
     expect(await room.enter(a)).toEqual({ ticket: tA, status: 'ACTIVE', activeUntil: clock.now + 300 * SECOND });
-    expect(await room.expireUser(a)).toBe(true);
+    expect(await room.expireTicket(a, tA)).toBe(true);
     const again = await room.enter(a);
+    // A late or repeated payment.completed of the first admission never ends the new one.
+    expect(await room.expireTicket(a, tA)).toBe(false);
     expect(again.ticket).toBeGreaterThan(tC);
     expect(again).toMatchObject({ status: 'WAITING', position: 3 });
     expect(await room.status(a, tA)).toEqual({ status: 'EXPIRED' });
@@ -254,7 +262,7 @@ describe('waiting room on a real Redis', () => {
       await room.status(a, again.ticket);
     }
     expect(await room.status(b, tB)).toEqual({ status: 'EXPIRED' });
-    expect(await room.admit()).toEqual({ admitted: 1, droppedWaiters: 0, expiredActive: 1 });
+    expect(await room.admit()).toMatchObject({ admitted: 1, droppedWaiters: 0, expiredActive: 1 });
     expect(await room.status(c, tC)).toMatchObject({ status: 'ACTIVE' });
     const bAgain = await room.enter(b);
     expect(bAgain.ticket).toBeGreaterThan(again.ticket);
@@ -280,7 +288,7 @@ describe('waiting room on a real Redis', () => {
     expect(again).toMatchObject({ status: 'WAITING', position: 2 });
     expect(again.ticket).toBeGreaterThan(tB);
     expect(await room.status(a, tA)).toEqual({ status: 'EXPIRED' });
-    expect(await room.admit()).toEqual({ admitted: 1, droppedWaiters: 0, expiredActive: 0 });
+    expect(await room.admit()).toMatchObject({ admitted: 1, droppedWaiters: 0, expiredActive: 0 });
     expect(await room.status(b, tB)).toMatchObject({ status: 'ACTIVE' });
     expect(await room.status(a, again.ticket)).toMatchObject({ status: 'WAITING', position: 1 });
   });
@@ -313,26 +321,28 @@ describe('waiting room on a real Redis', () => {
     expect(await room.status(d, tD)).toMatchObject({ status: 'WAITING', position: 1 });
   });
 
-  it('measures the admission rate from slot turnover and bases the ETA on it', async () => {
-    const { room, clock } = setup({ maxActive: 2, activeTtlMs: 60 * SECOND, rateWindowMs: 60 * SECOND });
+  it('measures the admission rate from slot turnover and bases the ETA on it, never faster than the configured rate', async () => {
+    // The sale admits at most 2 a second; slots turn over at 1 a second.
+    const { room, clock } = setup({ maxActive: 2, activeTtlMs: 60 * SECOND, rateWindowMs: 60 * SECOND, sale: { admitPerMinute: 120 } });
     await room.admit(); // the ticker runs before anyone arrives
     const ids = users(20);
     const tickets: number[] = [];
     for (const id of ids) tickets.push((await room.enter(id)).ticket);
-    // Nothing measured yet: a guess from the slots (2 per 60 s), so position 1 waits 30 s.
-    expect(await room.status(ids[0], tickets[0])).toEqual({ status: 'WAITING', position: 1, etaSeconds: 30, admissionRatePerSecond: null });
+    // Nothing measured yet: the configured rate (2 a second), so position 10 waits 5 s.
+    expect(await room.status(ids[9], tickets[9])).toEqual({ status: 'WAITING', position: 10, etaSeconds: 5, admissionRatePerSecond: null });
 
     expect((await room.admit()).admitted).toBe(2); // the first fill is a burst, not a rate
     expect((await room.stats()).admissionRatePerSecond).toBeNull();
     for (let i = 0; i < 10; i++) {
       clock.now += SECOND;
       await Promise.all(ids.slice(2 + i).map((id, j) => room.status(id, tickets[2 + i + j])));
-      await room.expireUser(ids[i]); // one user per second pays and frees a slot
+      await room.expireTicket(ids[i], tickets[i]); // one user per second pays and frees a slot
       expect((await room.admit()).admitted).toBe(1);
     }
     const stats = await room.stats();
     expect(stats).toMatchObject({ waiting: 8, active: 2, admittedTotal: 12 });
     expect(stats.admissionRatePerSecond).toBeCloseTo(1, 1);
+    // Measured 1 a second (below the configured 2): position 3 waits 3 s.
     const place = await room.status(ids[14], tickets[14]);
     expect(place).toMatchObject({ status: 'WAITING', position: 3, etaSeconds: 3 });
     expect(room.pollAfterMs(place)).toBe(1_000);

@@ -112,7 +112,8 @@ export function callsBetween(before: Record<string, number>, after: Record<strin
 export async function deleteTaggedKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1_000);
+    // `{prefix}…` (one room) and `{prefix:<room>}…` (a room per sale under the prefix).
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}[}:]*`, 'COUNT', 1_000);
     if (keys.length) await redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');

@@ -1,31 +1,44 @@
 import { ProblemError, type AccessLevel } from '@ticketing/http';
 import type { Request, RequestHandler } from 'express';
 import { timingSafeEqual } from 'node:crypto';
-import { createVerifiedTokenCache, type QueueTokens } from './queue-token';
+import { createVerifiedTokenCache, type QueueTokenClaims, type QueueTokens } from './queue-token';
 
 /** What the waiting room says about a user's ticket (the admission port of the access check). */
 export interface AdmissionView {
-  status: 'WAITING' | 'ACTIVE' | 'EXPIRED';
+  status: 'PRE_QUEUE' | 'WAITING' | 'ACTIVE' | 'EXPIRED';
   position?: number;
   etaSeconds?: number;
   activeUntil?: number;
+  /** PRE_QUEUE: when the sale opens and the pre-queue is drawn. */
+  opensAt?: number;
+}
+
+/** A queue token's standing: the ticket it stands for now (a drawn pre-queue entry's ticket) and its place. */
+export interface Admission {
+  ticket: number;
+  view: AdmissionView;
 }
 
 export interface AccessDeps {
   verifySession(token: string): Promise<{ userId: string }>;
   queueTokens: QueueTokens;
   /** Exact, from Redis: for routes that act on the admission. */
-  admission(userId: string, ticket: number): Promise<AdmissionView>;
-  /** From this process's snapshot of the room where it can be (status polls and event streams). */
-  admissionFromSnapshot(userId: string, ticket: number): Promise<AdmissionView>;
+  admission(claims: QueueTokenClaims): Promise<Admission>;
+  /** From this process's snapshot of the token's room where it can be (status polls and event streams). */
+  admissionFromSnapshot(claims: QueueTokenClaims): Promise<Admission>;
   /** The same when this process can answer from memory at once, else undefined (no promise). */
-  peekAdmissionFromSnapshot(userId: string, ticket: number): AdmissionView | undefined;
+  peekAdmissionFromSnapshot(claims: QueueTokenClaims): Admission | undefined;
   adminKey: string;
 }
 
 export interface Principal {
   userId?: string;
+  /** The concert whose waiting room the queue token is a place in. */
+  concertId?: string;
+  /** The ticket the queue token stands for (after the draw, a pre-queue token's drawn ticket). */
   ticket?: number;
+  /** The token's own claims, for routes that act on the entry itself (leaving). */
+  claims?: QueueTokenClaims;
   admission?: AdmissionView;
 }
 
@@ -62,10 +75,17 @@ export function createAccessCheck(deps: AccessDeps) {
 
   return function requireAccess(level: AccessLevel, { allowExpired = false, fromSnapshot = false } = {}): RequestHandler {
     /** Throws the refusal, if any, once the caller and the admission are known. */
-    const decide = (req: Request, userId: string, ticket: number, admission: AdmissionView) => {
-      req.principal = { userId, ticket, admission };
+    const decide = (req: Request, claims: QueueTokenClaims, { ticket, view: admission }: Admission) => {
+      req.principal = { userId: claims.userId, concertId: claims.concertId, ticket, claims, admission };
       if (admission.status === 'EXPIRED' && !allowExpired) {
         throw new ProblemError('QUEUE_TOKEN_EXPIRED', 'the queue token has expired (paid, left or timed out); line up again');
+      }
+      if (level === 'active' && admission.status === 'PRE_QUEUE') {
+        throw new ProblemError('NOT_ADMITTED', 'the sale has not opened yet: your place is drawn at the opening', {
+          opensAt: admission.opensAt ? new Date(admission.opensAt).toISOString() : null,
+          position: null,
+          etaSeconds: null,
+        });
       }
       if (level === 'active' && admission.status !== 'ACTIVE') {
         throw new ProblemError('NOT_ADMITTED', 'you are still in the waiting room', { position: admission.position ?? null, etaSeconds: admission.etaSeconds ?? null });
@@ -86,7 +106,7 @@ export function createAccessCheck(deps: AccessDeps) {
       const claims = await deps.queueTokens.verify(queueTokenOf(req));
       // A queue token is only honoured with a session of the same user.
       if (claims.userId !== userId) throw new ProblemError('QUEUE_TOKEN_INVALID', 'the queue token belongs to another user');
-      decide(req, userId, claims.ticket, await (fromSnapshot ? deps.admissionFromSnapshot : deps.admission)(userId, claims.ticket));
+      decide(req, claims, await (fromSnapshot ? deps.admissionFromSnapshot : deps.admission)(claims));
     };
 
     /**
@@ -100,9 +120,9 @@ export function createAccessCheck(deps: AccessDeps) {
       if (!session) return false;
       const claims = deps.queueTokens.peek(queueTokenOf(req));
       if (!claims || claims.userId !== session.userId) return false;
-      const admission = deps.peekAdmissionFromSnapshot(session.userId, claims.ticket);
+      const admission = deps.peekAdmissionFromSnapshot(claims);
       if (!admission) return false;
-      decide(req, session.userId, claims.ticket, admission);
+      decide(req, claims, admission);
       return true;
     };
 

@@ -48,8 +48,12 @@ function expiryOf(token: string): number | undefined {
 
 export interface QueueTokenClaims {
   userId: string;
+  /** The concert whose sale's waiting room the token is a place in. */
+  concertId: string;
   /** The arrival ticket: the token's id. A token whose ticket is not the user's current one is expired. */
   ticket: number;
+  /** Entered in the pre-queue: `ticket` names that entry, and the place it was drawn is looked up after the opening. */
+  preQueue?: boolean;
 }
 
 /**
@@ -63,8 +67,8 @@ export function createQueueTokens({ secret, ttlSeconds = 24 * 3600 }: { secret: 
   async function verifySignedClaims(token: string): Promise<QueueTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], typ: 'queue+jwt' });
-      if (typeof payload.sub !== 'string' || typeof payload.tkt !== 'number') throw new Error('missing claims');
-      return { userId: payload.sub, ticket: payload.tkt };
+      if (typeof payload.sub !== 'string' || typeof payload.tkt !== 'number' || typeof payload.crt !== 'string') throw new Error('missing claims');
+      return payload.pq === true ? { userId: payload.sub, concertId: payload.crt, ticket: payload.tkt, preQueue: true } : { userId: payload.sub, concertId: payload.crt, ticket: payload.tkt };
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new ProblemError('QUEUE_TOKEN_EXPIRED', 'the queue token has expired; line up again');
       throw new ProblemError('QUEUE_TOKEN_INVALID', 'the queue token is malformed or not signed by this system');
@@ -72,13 +76,13 @@ export function createQueueTokens({ secret, ttlSeconds = 24 * 3600 }: { secret: 
   }
 
   return {
-    issue({ userId, ticket }: QueueTokenClaims): Promise<string> {
-      return new SignJWT({ tkt: ticket })
+    issue({ userId, concertId, ticket, preQueue }: QueueTokenClaims): Promise<string> {
+      return new SignJWT(preQueue ? { tkt: ticket, crt: concertId, pq: true } : { tkt: ticket, crt: concertId })
         .setProtectedHeader({ alg: 'HS256', typ: 'queue+jwt' })
         .setIssuer(ISSUER)
         .setAudience(AUDIENCE)
         .setSubject(userId)
-        .setJti(String(ticket))
+        .setJti(`${concertId}:${preQueue ? 'p' : ''}${ticket}`)
         .setIssuedAt()
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(key);

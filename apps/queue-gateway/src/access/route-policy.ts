@@ -21,6 +21,7 @@ export const ROUTE_POLICY: readonly RoutePolicy[] = [
   { method: 'GET', path: '/queue/status', access: 'queue', upstream: 'gateway' },
   { method: 'GET', path: '/queue/events', access: 'queue', upstream: 'gateway' },
   { method: 'DELETE', path: '/queue/tokens/me', access: 'queue', upstream: 'gateway' },
+  { method: 'GET', path: '/admin/waiting-rooms/:concertId', access: 'admin', upstream: 'gateway' },
   { method: 'GET', path: '/concerts', access: 'public', upstream: 'concert-catalog' },
   { method: 'GET', path: '/concerts/:concertId', access: 'public', upstream: 'concert-catalog' },
   { method: 'GET', path: '/concerts/:concertId/schedules', access: 'user', upstream: 'concert-catalog' },

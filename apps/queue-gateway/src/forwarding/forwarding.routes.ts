@@ -33,11 +33,11 @@ function sendProblem(res: ServerResponse, problem: ProblemError) {
  */
 function reusedCredentials(internalAuth: InternalAuth, maxEntries = 20_000) {
   const issued = new Map<string, { token: string; reuseUntilMs: number }>();
-  return async (userId: string | undefined, access: AccessLevel): Promise<string> => {
-    const key = `${access}:${userId ?? ''}`;
+  return async (userId: string | undefined, access: AccessLevel, sale?: { concertId: string; ticket: number }): Promise<string> => {
+    const key = `${access}:${userId ?? ''}:${sale ? `${sale.concertId}:${sale.ticket}` : ''}`;
     const hit = issued.get(key);
     if (hit && Date.now() < hit.reuseUntilMs) return hit.token;
-    const token = await internalAuth.sign({ userId, access });
+    const token = await internalAuth.sign(sale ? { userId, access, sale } : { userId, access });
     const { iat, exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { iat?: number; exp?: number };
     if (typeof iat === 'number' && typeof exp === 'number' && exp > iat) {
       issued.delete(key);
@@ -97,7 +97,11 @@ export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeo
     async (req, _res, next) => {
       try {
         for (const header of CLIENT_CREDENTIAL_HEADERS) delete req.headers[header];
-        req.headers[INTERNAL_AUTH_HEADER] = await credentials(req.principal?.userId, access);
+        // Queue and active calls carry the sale the fan was admitted to: the service that knows which
+        // concert a date belongs to refuses another concert's (403 WRONG_SALE).
+        const { userId, concertId, ticket } = req.principal ?? {};
+        const sale = concertId && ticket !== undefined && (access === 'queue' || access === 'active') ? { concertId, ticket } : undefined;
+        req.headers[INTERNAL_AUTH_HEADER] = await credentials(userId, access, sale);
         next();
       } catch (error) {
         next(error);

@@ -1,7 +1,7 @@
 import { startAdmissionTicker } from './admission-ticker';
 import type { AdmitResult } from './waiting-room.repository';
 
-const result = (admitted: number): AdmitResult => ({ admitted, droppedWaiters: 0, expiredActive: 0 });
+const result = (admitted: number): AdmitResult => ({ admitted, droppedWaiters: 0, expiredActive: 0, sale: null, drawnAt: null });
 
 function until(condition: () => boolean): Promise<void> {
   return new Promise((resolve) => {

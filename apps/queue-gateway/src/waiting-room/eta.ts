@@ -28,6 +28,25 @@ export function fallbackAdmissionRate({ maxActive, activeTtlMs }: { maxActive: n
   return maxActive / (activeTtlMs / 1_000);
 }
 
+/**
+ * The admission rate an ETA is computed with: the measured one once there is one, never above the
+ * sale's configured admitPerMinute (admission cannot go faster than that); before anything was
+ * measured, the configured rate (in passthrough, where no rate is set, every slot turning over once
+ * per active period, which errs towards a longer wait).
+ */
+export function expectedAdmissionRate({
+  measured,
+  sale,
+}: {
+  measured: number | null;
+  sale: { admitPerMinute: number; maxActive: number; activeMs: number; mode: 'queue' | 'passthrough' } | null;
+}): number {
+  const configured = sale && sale.mode === 'queue' ? sale.admitPerMinute / 60 : Number.POSITIVE_INFINITY;
+  if (measured !== null && measured > 0) return Math.min(measured, configured);
+  if (Number.isFinite(configured)) return configured;
+  return sale ? fallbackAdmissionRate({ maxActive: Math.max(1, sale.maxActive), activeTtlMs: sale.activeMs }) : 1;
+}
+
 /** Seconds until a waiter at `position` (1 = next) is admitted, at `ratePerSecond`; at least one tick. */
 export function etaSeconds(position: number, ratePerSecond: number): number {
   if (!(ratePerSecond > 0)) return Number.POSITIVE_INFINITY;

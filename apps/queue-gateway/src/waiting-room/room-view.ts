@@ -175,9 +175,9 @@ export function createRoomView({ room, waitingLeaseMs, maxFans = 200_000, batchS
   return {
     /** One admission tick through this view: admits, and takes the snapshot made in the same step. */
     async admit(): Promise<AdmitResult> {
-      const { admitted, droppedWaiters, expiredActive, ...read } = await room.admitAndSnapshot(goneCursor);
+      const { admitted, droppedWaiters, expiredActive, sale, drawnAt, ...read } = await room.admitAndSnapshot(goneCursor);
       apply(read);
-      return { admitted, droppedWaiters, expiredActive };
+      return { admitted, droppedWaiters, expiredActive, sale, drawnAt };
     },
 
     /** Reads the snapshot without admitting (a process that does not tick). */

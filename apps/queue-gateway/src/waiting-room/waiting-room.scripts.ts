@@ -14,6 +14,18 @@ import { CHECKPOINT_GRIDS } from './room-snapshot';
  *   {p}:meta     hash    admission rate state and the lease sweep cursor.
  *   {p}:gone     stream  tickets that left the line or lost their slot by leave/expire (capped): gateways read
  *                        it with each snapshot so a fan they answer from memory learns of it within a tick.
+ *   {p}:sale     hash    the room's sale (from `sale.configured`): rev, qOpen, sOpen (ms), max, perMin, activeMs,
+ *                        mode, pow. Every script reads it, so all gateways apply the same settings atomically.
+ *   {p}:pre      zset    the pre-queue (queueOpensAt..saleOpensAt): member → pre-ticket + leaseCode / 2^21.
+ *                        Pre-tickets come from the same sequence; they only name the entry, not a place.
+ *   {p}:drawn    hash    member → "<pre-ticket>:<ticket>": the place each pre-queue entry got in the draw, so
+ *                        a pre-queue token keeps working after the opening (it is resolved to its ticket).
+ *
+ * The draw: the first script that runs at or after saleOpensAt (entry, status, admission, by any gateway)
+ * orders the live pre-queue by sha1(seed .. member), with a fresh random seed that gateway passed, and
+ * gives them the next tickets of the sequence in that order, in one atomic step; arrivals after it get
+ * later tickets, in arrival order. The seed, the time and the count are kept in {p}:meta, so the draw can
+ * be recomputed and audited from the drawn hash afterwards.
  *
  * Why the lease lives in the score: a second sorted set by lease expiry doubles the memory per waiter
  * (~255 B measured). Refreshing the fraction never changes the order (neighbours' tickets are whole
@@ -46,6 +58,46 @@ local function lapsed(code, now_code, lease_units)
   local age = (now_code - code) % CODE_RANGE
   if age > CODE_RANGE / 2 then return false end
   return age > lease_units
+end
+local function read_sale(sale_key)
+  local s = redis.call('HMGET', sale_key, 'rev', 'qOpen', 'sOpen', 'max', 'perMin', 'activeMs', 'mode')
+  if not s[1] then return nil end
+  return {rev = tonumber(s[1]), q_open = tonumber(s[2]), s_open = tonumber(s[3]), max = tonumber(s[4]),
+    per_min = tonumber(s[5]), active_ms = tonumber(s[6]), passthrough = s[7] == 'passthrough'}
+end
+local function next_ticket(seq_key)
+  local ticket = redis.call('INCR', seq_key)
+  if ticket > MAX_TICKET then return nil end
+  return ticket
+end
+-- The pre-queue's draw (see the layout comment), once, at the first call at or after the opening.
+-- Returns true once the sale is open (drawn now or before).
+local function draw_if_due(sale, now, lease_units, seed, seq_key, line, meta, pre, drawn)
+  if now < sale.s_open then return false end
+  if redis.call('HEXISTS', meta, 'drawnAt') == 1 then return true end
+  local now_code = lease_code(now)
+  local entries, dropped = {}, 0
+  local all = redis.call('ZRANGE', pre, 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    local pre_ticket, code = split_score(tonumber(all[i + 1]))
+    if lapsed(code, now_code, lease_units) then
+      dropped = dropped + 1
+    else
+      entries[#entries + 1] = {all[i], pre_ticket, redis.sha1hex(seed .. all[i])}
+    end
+  end
+  table.sort(entries, function(a, b) return a[3] < b[3] end)
+  local first = ''
+  for i = 1, #entries do
+    local ticket = next_ticket(seq_key)
+    if not ticket then return redis.error_reply('ERR waiting room ticket sequence exhausted') end
+    if i == 1 then first = ticket end
+    redis.call('ZADD', line, line_score(ticket, now_code), entries[i][1])
+    redis.call('HSET', drawn, entries[i][1], entries[i][2] .. ':' .. ticket)
+  end
+  redis.call('DEL', pre)
+  redis.call('HSET', meta, 'drawnAt', now, 'drawSeed', seed, 'drawCount', #entries, 'drawFirstTicket', first, 'drawLapsed', dropped)
+  return true
 end
 `;
 
@@ -104,12 +156,33 @@ end
 `;
 
 /**
- * KEYS: seq, line, active, tickets, meta. ARGV: member, now, leaseUnits.
- * Returns {ticket, 2, activeUntil} for an active user, else {ticket, 1, position, rate, observedMs}.
+ * KEYS: seq, line, active, tickets, meta, sale, pre, drawn. ARGV: member, now, leaseUnits, seed.
+ * Returns {-1} without a sale, {-2, queueOpensAt} before the pre-queue opens, {preTicket, 3, saleOpensAt}
+ * in the pre-queue, {ticket, 2, activeUntil} for an active user, else {ticket, 1, position, rate, observedMs}.
+ * In passthrough mode a fan is admitted at once while nobody waits and a slot is free.
  */
 const ENTER = `${PRELUDE}
-local member, now, lease_units = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local member, now, lease_units, seed = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local sale = read_sale(KEYS[6])
+if not sale then return {-1} end
+if now < sale.q_open then return {-2, sale.q_open} end
 local now_code = lease_code(now)
+local open = draw_if_due(sale, now, lease_units, seed, KEYS[1], KEYS[2], KEYS[5], KEYS[7], KEYS[8])
+if type(open) == 'table' then return open end
+if not open then
+  local pre_ticket
+  local score = redis.call('ZSCORE', KEYS[7], member)
+  if score then
+    local t, code = split_score(tonumber(score))
+    if not lapsed(code, now_code, lease_units) then pre_ticket = t end
+  end
+  if not pre_ticket then
+    pre_ticket = next_ticket(KEYS[1])
+    if not pre_ticket then return redis.error_reply('ERR waiting room ticket sequence exhausted') end
+  end
+  redis.call('ZADD', KEYS[7], line_score(pre_ticket, now_code), member)
+  return {pre_ticket, 3, sale.s_open}
+end
 local active_until = redis.call('ZSCORE', KEYS[3], member)
 if active_until then
   if tonumber(active_until) > now then
@@ -126,12 +199,61 @@ if score then
   if not lapsed(code, now_code, lease_units) then ticket = t end
 end
 if not ticket then
-  ticket = redis.call('INCR', KEYS[1])
-  if ticket > MAX_TICKET then return redis.error_reply('ERR waiting room ticket sequence exhausted') end
+  ticket = next_ticket(KEYS[1])
+  if not ticket then return redis.error_reply('ERR waiting room ticket sequence exhausted') end
+  if sale.passthrough and redis.call('ZCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[3]) < sale.max then
+    local until_ms = now + sale.active_ms
+    redis.call('ZADD', KEYS[3], until_ms, member)
+    redis.call('HSET', KEYS[4], member, ticket)
+    redis.call('HINCRBY', KEYS[5], 'admitted', 1)
+    return {ticket, 2, until_ms}
+  end
 end
 redis.call('ZADD', KEYS[2], line_score(ticket, now_code), member)
 local rate = redis.call('HMGET', KEYS[5], 'rate', 'observed')
 return {ticket, 1, redis.call('ZRANK', KEYS[2], member) + 1, rate[1] or '', rate[2] or ''}
+`;
+
+/**
+ * KEYS: seq, line, meta, sale, pre, drawn. ARGV: member, preTicket, now, leaseUnits, seed.
+ * What a pre-queue token stands for now: {3, saleOpensAt} still in the pre-queue (its lease renewed),
+ * {4, ticket} drawn (from here on it is that ticket), {0} gone (left, lapsed, or not this entry).
+ */
+const RESOLVE_PRE = `${PRELUDE}
+local member, pre_ticket, now, lease_units, seed = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local sale = read_sale(KEYS[4])
+if not sale then return {0} end
+local open = draw_if_due(sale, now, lease_units, seed, KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6])
+if type(open) == 'table' then return open end
+if open then
+  local drawn = redis.call('HGET', KEYS[6], member)
+  if drawn then
+    local sep = string.find(drawn, ':', 1, true)
+    if tonumber(string.sub(drawn, 1, sep - 1)) == pre_ticket then return {4, tonumber(string.sub(drawn, sep + 1))} end
+  end
+  return {0}
+end
+local score = redis.call('ZSCORE', KEYS[5], member)
+if not score then return {0} end
+local now_code = lease_code(now)
+local t, code = split_score(tonumber(score))
+if t ~= pre_ticket then return {0} end
+if lapsed(code, now_code, lease_units) then
+  redis.call('ZREM', KEYS[5], member)
+  return {0}
+end
+if code ~= now_code then redis.call('ZADD', KEYS[5], 'XX', line_score(t, now_code), member) end
+return {3, sale.s_open}
+`;
+
+/** KEYS: pre. ARGV: member, preTicket. Leaves the pre-queue; 1 if that entry was there. */
+const LEAVE_PRE = `${PRELUDE}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and split_score(tonumber(score)) == tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
 `;
 
 /**
@@ -195,40 +317,58 @@ end
 return 0
 `;
 
-/** KEYS: line, active, tickets, gone. ARGV: member. Whatever ticket the user holds ends now; returns 1 if one did. */
-const EXPIRE_USER = `${SNAPSHOT}
-local member = ARGV[1]
-local ticket = redis.call('HGET', KEYS[3], member)
-local score = redis.call('ZSCORE', KEYS[1], member)
-if score then ticket = math.floor(tonumber(score)) end
-local removed = redis.call('ZREM', KEYS[1], member) + redis.call('ZREM', KEYS[2], member)
-redis.call('HDEL', KEYS[3], member)
+/**
+ * KEYS: line, active, tickets, gone. ARGV: member, ticket. Ends that ticket (payment.completed) if it is
+ * still the user's current one, active or waiting; 1 if it did. A late or repeated event for an earlier
+ * ticket never ends a later admission of the same fan.
+ */
+const EXPIRE_TICKET = `${SNAPSHOT}
+local member, ticket = ARGV[1], tonumber(ARGV[2])
+local removed = 0
+if tonumber(redis.call('HGET', KEYS[3], member)) == ticket then
+  removed = redis.call('ZREM', KEYS[2], member)
+  redis.call('HDEL', KEYS[3], member)
+else
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score and math.floor(tonumber(score)) == ticket then removed = redis.call('ZREM', KEYS[1], member) end
+end
 if removed > 0 then
-  if ticket then record_gone(KEYS[4], ticket) end
+  record_gone(KEYS[4], ticket)
   return 1
 end
 return 0
 `;
 
 /**
- * KEYS: line, active, tickets, meta, seq, gone.
- * ARGV: now, maxActive, activeTtlMs, leaseUnits, leaseMs, rateWindowMs, sweepMin, sweepMax, goneAfter ('' = no snapshot).
- * One atomic step, so any number of gateways may call it at once: drop ran-out slots, sweep a slice of
- * the line for lapsed leases, fill free slots from the head in ticket order, update the admission rate.
- * Its cost is bounded by the slots filled, the slice swept and the snapshot's grids, whatever the line's length.
- * Returns {admitted, droppedWaiters, expiredActive} and, with goneAfter, {.., snapshot, gone}.
+ * KEYS: line, active, tickets, meta, seq, gone, sale, pre, drawn.
+ * ARGV: now, leaseUnits, leaseMs, rateWindowMs, sweepMin, sweepMax, goneAfter ('' = no snapshot), seed.
+ * One atomic step, so any number of gateways may call it at once: the pre-queue's draw when the sale has
+ * just opened, drop ran-out slots, sweep a slice of the line for lapsed leases, fill free slots from the
+ * head in ticket order, at most as many as the sale's admitPerMinute allows since the last tick (a budget
+ * kept in {p}:meta, so ticks of every gateway share it; passthrough fills free slots at once), and update
+ * the measured admission rate. Its cost is bounded by the slots filled, the slice swept and the
+ * snapshot's grids, whatever the line's length (the draw, once, is linear in the pre-queue).
+ * Returns {admitted, droppedWaiters, expiredActive, sale} and, with goneAfter, {.., snapshot, gone};
+ * sale = {} without a sale, else {rev, qOpen, sOpen, max, perMin, activeMs, mode, pow, drawnAt|''}.
  */
 const ADMIT = `${PRELUDE}${SNAPSHOT}
-local now, max_active, active_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local lease_units, lease_ms, window_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local sweep_min, sweep_max = tonumber(ARGV[7]), tonumber(ARGV[8])
+local now, lease_units, lease_ms, window_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local sweep_min, sweep_max, seed = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[8]
 local now_code = lease_code(now)
+local sale = read_sale(KEYS[7])
+if not sale then
+  if ARGV[7] == '' then return {0, 0, 0, {}} end
+  return {0, 0, 0, {}, snapshot(KEYS[5], KEYS[1], KEYS[2], KEYS[4], now), gone_after(KEYS[6], ARGV[7])}
+end
+local open = draw_if_due(sale, now, lease_units, seed, KEYS[5], KEYS[1], KEYS[4], KEYS[8], KEYS[9])
+if type(open) == 'table' then return open end
+local max_active, active_ttl = sale.max, sale.active_ms
 
 local ran_out = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for i = 1, #ran_out do redis.call('HDEL', KEYS[3], ran_out[i]) end
 if #ran_out > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
 
-local meta = redis.call('HMGET', KEYS[4], 'sweptAt', 'cursor', 'at', 'backlog', 'rate', 'observed')
+local meta = redis.call('HMGET', KEYS[4], 'sweptAt', 'cursor', 'at', 'backlog', 'rate', 'observed', 'allowance', 'allowanceAt')
 local dropped = 0
 local function sweep(min, max, limit)
   local page = redis.call('ZRANGEBYSCORE', KEYS[1], min, max, 'WITHSCORES', 'LIMIT', 0, limit)
@@ -263,6 +403,14 @@ elseif waiting > 0 then
 end
 
 local free = max_active - redis.call('ZCARD', KEYS[2])
+if not open then free = 0 end
+-- The rate budget: admitPerMinute accrues continuously from the opening (or the last tick of any
+-- gateway), at most one second's worth banked, so an idle spell never becomes a burst.
+local per_ms = sale.per_min / 60000
+local bank = math.max(1, sale.per_min / 60)
+local allowance_at = tonumber(meta[8]) or sale.s_open
+local allowance = math.min(bank, (tonumber(meta[7]) or 0) + math.max(0, now - allowance_at) * per_ms)
+if not sale.passthrough then free = math.min(free, math.floor(allowance)) end
 local admitted = 0
 local active_until = now + active_ttl
 while free > 0 do
@@ -292,10 +440,37 @@ if meta[4] == '1' and last_at then
 end
 local backlog = 0
 if redis.call('ZCARD', KEYS[1]) > 0 then backlog = 1 end
+if open then
+  if not sale.passthrough then allowance = allowance - admitted end
+  redis.call('HSET', KEYS[4], 'allowance', tostring(allowance), 'allowanceAt', now)
+end
 redis.call('HSET', KEYS[4], 'at', now, 'backlog', backlog, 'rate', rate, 'observed', observed, 'sweptAt', now, 'cursor', cursor)
 if admitted > 0 then redis.call('HINCRBY', KEYS[4], 'admitted', admitted) end
-if ARGV[9] == '' then return {admitted, dropped, #ran_out} end
-return {admitted, dropped, #ran_out, snapshot(KEYS[5], KEYS[1], KEYS[2], KEYS[4], now), gone_after(KEYS[6], ARGV[9])}
+local raw = redis.call('HMGET', KEYS[7], 'rev', 'qOpen', 'sOpen', 'max', 'perMin', 'activeMs', 'mode', 'pow')
+raw[8] = raw[8] or '0'
+raw[9] = redis.call('HGET', KEYS[4], 'drawnAt') or ''
+if ARGV[7] == '' then return {admitted, dropped, #ran_out, raw} end
+return {admitted, dropped, #ran_out, raw, snapshot(KEYS[5], KEYS[1], KEYS[2], KEYS[4], now), gone_after(KEYS[6], ARGV[7])}
+`;
+
+/**
+ * KEYS: sale. ARGV: rev, qOpen, sOpen, max, perMin, activeMs, mode, pow. Stores the sale unless the
+ * stored one has the same or a newer revision (a repeated or reordered `sale.configured`); 1 if stored.
+ */
+const CONFIGURE = `
+local stored = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if stored >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'qOpen', ARGV[2], 'sOpen', ARGV[3], 'max', ARGV[4], 'perMin', ARGV[5], 'activeMs', ARGV[6], 'mode', ARGV[7], 'pow', ARGV[8])
+return 1
+`;
+
+/** KEYS: sale, meta. The sale's fields and the draw's record: {sale..., drawnAt, drawSeed, drawCount, drawFirstTicket, drawLapsed}. */
+const DESCRIBE = `
+local sale = redis.call('HMGET', KEYS[1], 'rev', 'qOpen', 'sOpen', 'max', 'perMin', 'activeMs', 'mode', 'pow')
+local draw = redis.call('HMGET', KEYS[2], 'drawnAt', 'drawSeed', 'drawCount', 'drawFirstTicket', 'drawLapsed')
+for i = 1, #draw do sale[#sale + 1] = draw[i] or '' end
+for i = 1, 8 do sale[i] = sale[i] or '' end
+return sale
 `;
 
 /** KEYS: seq, line, active, meta, gone. ARGV: now, goneAfter. The snapshot without admitting: {snapshot, gone}. */
@@ -316,13 +491,26 @@ export interface WaitingRoomKeys {
   tickets: string;
   meta: string;
   gone: string;
+  sale: string;
+  pre: string;
+  drawn: string;
 }
 
 /** The keys of one waiting room; the hash tag keeps them in one cluster slot. */
 export function waitingRoomKeys(prefix: string): WaitingRoomKeys {
   if (!/^[^{}\s]+$/.test(prefix)) throw new Error(`waiting room key prefix must be non-empty without braces or spaces: ${JSON.stringify(prefix)}`);
   const tag = `{${prefix}}`;
-  return { seq: `${tag}:seq`, line: `${tag}:line`, active: `${tag}:active`, tickets: `${tag}:tickets`, meta: `${tag}:meta`, gone: `${tag}:gone` };
+  return {
+    seq: `${tag}:seq`,
+    line: `${tag}:line`,
+    active: `${tag}:active`,
+    tickets: `${tag}:tickets`,
+    meta: `${tag}:meta`,
+    gone: `${tag}:gone`,
+    sale: `${tag}:sale`,
+    pre: `${tag}:pre`,
+    drawn: `${tag}:drawn`,
+  };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -337,11 +525,15 @@ type Arg = string | number | Buffer;
 type Run = (...args: Arg[]) => Promise<unknown>;
 
 const DEFINITIONS = {
-  waitingRoomEnter: { lua: ENTER, numberOfKeys: 5 },
+  waitingRoomEnter: { lua: ENTER, numberOfKeys: 8 },
+  waitingRoomResolvePre: { lua: RESOLVE_PRE, numberOfKeys: 6 },
+  waitingRoomLeavePre: { lua: LEAVE_PRE, numberOfKeys: 1 },
   waitingRoomStatus: { lua: STATUS, numberOfKeys: 4 },
   waitingRoomLeave: { lua: LEAVE, numberOfKeys: 4 },
-  waitingRoomExpireUser: { lua: EXPIRE_USER, numberOfKeys: 4 },
-  waitingRoomAdmit: { lua: ADMIT, numberOfKeys: 6 },
+  waitingRoomExpireTicket: { lua: EXPIRE_TICKET, numberOfKeys: 4 },
+  waitingRoomAdmit: { lua: ADMIT, numberOfKeys: 9 },
+  waitingRoomConfigure: { lua: CONFIGURE, numberOfKeys: 1 },
+  waitingRoomDescribe: { lua: DESCRIBE, numberOfKeys: 2, readOnly: true },
   waitingRoomSnapshot: { lua: SNAPSHOT_READ, numberOfKeys: 5, readOnly: true },
   waitingRoomStats: { lua: STATS, numberOfKeys: 3, readOnly: true },
 } as const;
