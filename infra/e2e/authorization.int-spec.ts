@@ -52,11 +52,11 @@ describe('authorization matrix: B cannot read or act on A’s wallet, holds or p
     const sys = system!;
     const { api } = sys;
     const [a, b] = await Promise.all([signUpAndLogIn(sys.api, 'Alice'), signUpAndLogIn(sys.api, 'Bob')]);
-    await Promise.all([lineUp(api, a), lineUp(api, b)]);
+    const concerts = expectStatus(await call<{ concerts: { concertId: string }[] }>(`${api}/concerts`), 200, 'concerts').body.concerts;
+    await Promise.all([lineUp(api, a, concerts[0]!.concertId), lineUp(api, b, concerts[0]!.concertId)]);
     await Promise.all([waitUntilActive(api, a), waitUntilActive(api, b)]);
 
     // A's things: a charge, a hold that stays live, a hold that A pays for.
-    const concerts = expectStatus(await call<{ concerts: { concertId: string }[] }>(`${api}/concerts`), 200, 'concerts').body.concerts;
     const schedules = expectStatus(await call<{ schedules: { scheduleId: string }[] }>(`${api}/concerts/${concerts[0]!.concertId}/schedules`, { fan: sessionOnly(a) }), 200, 'schedules');
     const scheduleId = schedules.body.schedules[0]!.scheduleId;
     const holdAs = async (fan: Fan, seatNo: number) =>
@@ -228,7 +228,7 @@ describe('authorization matrix: B cannot read or act on A’s wallet, holds or p
     ]);
 
     // Control: A can do what B could not (the ids were right; the refusals were about who asked).
-    await lineUp(api, a);
+    await lineUp(api, a, concerts[0]!.concertId);
     await waitUntilActive(api, a);
     const cancelled = expectStatus(await call(`${api}/reservations/${live.reservationId}`, { method: 'DELETE', fan: a }), 200, 'A cancels A’s hold');
     expect(cancelled.body).toMatchObject({ reservationId: live.reservationId, status: 'CANCELLED' });

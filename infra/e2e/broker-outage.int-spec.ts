@@ -60,9 +60,9 @@ describe('broker paused (all services as processes, a private broker)', () => {
   it('keeps every service ready and answering, buffers the events, and sends them once the broker is back', async () => {
     const { api } = system!;
     const fan: Fan = await signUpAndLogIn(api, 'Pat');
-    await lineUp(api, fan);
-    await waitUntilActive(api, fan);
     const concerts = expectStatus(await call<{ concerts: { concertId: string }[] }>(`${api}/concerts`), 200, 'concerts').body.concerts;
+    await lineUp(api, fan, concerts[0]!.concertId);
+    await waitUntilActive(api, fan);
     const [schedule] = expectStatus(await call<{ schedules: Schedule[] }>(`${api}/concerts/${concerts[0]!.concertId}/schedules`, { fan }), 200, 'schedules').body.schedules;
     const seats = async () => expectStatus(await call<{ seats: Seat[] }>(`${api}/schedules/${schedule!.scheduleId}/seats`, { fan }), 200, 'seats').body.seats;
     const hold = (seatNo: number) => call<{ reservationId: string }>(`${api}/reservations`, { method: 'POST', fan, body: { scheduleId: schedule!.scheduleId, seatNo } });

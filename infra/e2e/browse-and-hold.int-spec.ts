@@ -49,14 +49,13 @@ describe('browse and hold through the gateway (all services as processes)', () =
 
   it('lets two new fans browse, hold, be refused, and hold again after the hold expires', async () => {
     [a, b] = await Promise.all([signUpAndLogIn(api, 'Alice'), signUpAndLogIn(api, 'Bob')]);
-    await lineUp(api, a);
-    await lineUp(api, b);
-    await Promise.all([waitUntilActive(api, a), waitUntilActive(api, b)]);
-
     // Concerts are public; the seeded ones are there.
     const concerts = expectStatus(await call<{ concerts: Concert[] }>(`${api}/concerts`), 200, 'concerts').body.concerts;
     expect(concerts.length).toBeGreaterThanOrEqual(3);
     const concert = concerts[0]!;
+    await lineUp(api, a, concert.concertId);
+    await lineUp(api, b, concert.concertId);
+    await Promise.all([waitUntilActive(api, a), waitUntilActive(api, b)]);
 
     // Every seeded concert has a sale open now (queue mode), shown publicly with the concert.
     for (const c of concerts) {

@@ -2,7 +2,7 @@ import type { ServiceName } from '@ticketing/config';
 import { allTopics } from '@ticketing/contracts';
 import { testKafka, waitFor } from '@ticketing/testing';
 import { randomUUID } from 'node:crypto';
-import { call, expectStatus, lineUp, signUpAndLogIn, waitUntilActive, type Answer, type Fan } from './fan-client';
+import { call, configureSale, expectStatus, lineUp, signUpAndLogIn, waitUntilActive, type Answer, type Fan } from './fan-client';
 import { checkCheckoutInvariants, type CheckoutInvariantReport } from './invariants';
 import { startSystem, type RunningSystem } from './system.harness';
 
@@ -85,6 +85,7 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
   let system: RunningSystem | undefined;
   let api: string;
   let scheduleId: string;
+  let concertId: string;
   let nextSeat = 1;
   const testStarted = Date.now();
   /** Every 201 answer to a charge, per user: the ledger must hold exactly these. */
@@ -107,7 +108,6 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
           SAGA_RETRY_MAX_MS: '3000',
           SAGA_RETRY_SCAN_INTERVAL_MS: '200',
         },
-        'queue-gateway': { ACTIVE_TTL_SECONDS: '1800' },
       },
     });
     api = system.api;
@@ -117,6 +117,9 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
       201,
       'create concert',
     );
+    concertId = concert.body.concertId;
+    // Admitted fans keep their slot through the whole fault drill.
+    await configureSale(api, system.adminKey, concertId, { activeMinutes: 30 });
     const now = Date.now();
     const schedule = expectStatus(
       await call<{ scheduleId: string }>(`${api}/admin/concerts/${concert.body.concertId}/schedules`, {
@@ -150,7 +153,7 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
 
   async function admittedFan(name: string): Promise<Fan> {
     const fan = await signUpAndLogIn(api, name);
-    await lineUp(api, fan);
+    await lineUp(api, fan, concertId);
     await waitUntilActive(api, fan, 60_000);
     return fan;
   }
@@ -191,7 +194,7 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
         // 409 without a hold of mine: the seat is someone else's (it never is here) or my lost hold already expired.
         if (answer.status === 409 && answer.body.code !== 'SEAT_UNAVAILABLE') throw new Error(`hold for ${fan.email}: ${answer.status} ${answer.text}`);
       } else if (answer.status === 401 && answer.body.code === 'QUEUE_TOKEN_EXPIRED') {
-        await lineUp(api, fan);
+        await lineUp(api, fan, concertId);
         await waitUntilActive(api, fan, 60_000);
       } else {
         throw new Error(`hold for ${fan.email}: ${answer.status} ${answer.text}`);
@@ -252,7 +255,7 @@ describe('checkout under faults (all services as processes, SIGKILL and restart)
         }
         if (answer.status === 202) paymentId = answer.body.paymentId;
         else if (answer.status === 401 && code === 'QUEUE_TOKEN_EXPIRED') {
-          await lineUp(api, fan);
+          await lineUp(api, fan, concertId);
           await waitUntilActive(api, fan, 60_000);
           continue;
         } else if (!(unavailable(answer.status) || answer.status === 404 || (answer.status === 409 && code === 'IDEMPOTENCY_KEY_IN_FLIGHT'))) {

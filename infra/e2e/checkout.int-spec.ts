@@ -1,7 +1,7 @@
 import { waitFor } from '@ticketing/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { seedDemo } from '../scripts/seed-demo';
-import { call, expectStatus, lineUp, queueStatus, signUpAndLogIn, waitUntilActive, type Fan } from './fan-client';
+import { call, configureSale, expectStatus, lineUp, queueStatus, signUpAndLogIn, waitUntilActive, type Fan } from './fan-client';
 import { SpanKind, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 import { startSystem, type RunningSystem } from './system.harness';
 
@@ -49,6 +49,7 @@ describe('checkout through the gateway (all services as processes)', () => {
   let otlp: OtlpReceiver | undefined;
   let system: RunningSystem | undefined;
   let api: string;
+  let concertId: string;
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
@@ -56,15 +57,18 @@ describe('checkout through the gateway (all services as processes)', () => {
       label: 'e2e_checkout',
       otlpEndpoint: otlp.url,
       env: {
-        // One slot, and room for a slow machine: this test is about the outcome, not the latency, so
-        // POST /payments may wait longer than usual for the saga (and the gateway for POST /payments)
-        // before settling for a 202.
-        'queue-gateway': { MAX_ACTIVE_USERS: '1', UPSTREAM_TIMEOUT_MS: '30000' },
+        // Room for a slow machine: this test is about the outcome, not the latency, so POST /payments
+        // may wait longer than usual for the saga (and the gateway for POST /payments) before settling for a 202.
+        'queue-gateway': { UPSTREAM_TIMEOUT_MS: '30000' },
         payment: { PAYMENT_SYNC_WAIT_MS: '15000', HOLD_LOOKUP_WAIT_MS: '10000' },
       },
     });
     api = system.api;
     await seedDemo({ gatewayUrl: system.gatewayUrl, adminKey: system.adminKey, log: () => undefined });
+    // One slot in the first concert's sale.
+    const concerts = expectStatus(await call<{ concerts: { concertId: string }[] }>(`${api}/concerts`), 200, 'concerts').body.concerts;
+    concertId = concerts[0]!.concertId;
+    await configureSale(api, system.adminKey, concertId, { maxActive: 1 });
   }, 100_000);
 
   afterAll(async () => {
@@ -76,14 +80,12 @@ describe('checkout through the gateway (all services as processes)', () => {
     const [first, second] = await Promise.all([signUpAndLogIn(api, 'First'), signUpAndLogIn(api, 'Second')]);
 
     // One slot: the first fan is admitted, the second waits behind them.
-    await lineUp(api, first);
+    await lineUp(api, first, concertId);
     await waitUntilActive(api, first);
-    const waiting = await lineUp(api, second);
-    expect(waiting).toMatchObject({ status: 'WAITING', position: 1 });
+    const waiting = await lineUp(api, second, concertId);
+    expect(waiting).toMatchObject({ status: 'WAITING', position: 1, concertId });
 
     // Dates and seats.
-    const concerts = expectStatus(await call<{ concerts: { concertId: string }[] }>(`${api}/concerts`), 200, 'concerts').body.concerts;
-    const concertId = concerts[0]!.concertId;
     const listSchedules = async () =>
       expectStatus(await call<{ schedules: Schedule[] }>(`${api}/concerts/${concertId}/schedules`, { fan: sessionOnly(first) }), 200, 'schedules').body.schedules;
     const schedule = (await listSchedules())[0]!;

@@ -60,19 +60,60 @@ export async function signUpAndLogIn(api: string, name: string): Promise<Fan> {
 }
 
 export interface QueueStatus {
-  status: 'WAITING' | 'ACTIVE' | 'EXPIRED';
+  status: 'PRE_QUEUE' | 'WAITING' | 'ACTIVE' | 'EXPIRED';
+  concertId: string;
   position: number | null;
   etaSeconds: number | null;
+  opensAt: string | null;
   activeUntil: string | null;
   pollAfterMs: number;
 }
 
-/** Enters the waiting room; the fan keeps the queue token. */
-export async function lineUp(api: string, fan: Fan): Promise<QueueStatus & { queueToken: string }> {
-  const answer = await call<QueueStatus & { queueToken: string }>(`${api}/queue/tokens`, { method: 'POST', fan });
+/**
+ * Enters the concert's waiting room; the fan keeps the queue token. A sale configured a moment ago may
+ * not have reached the gateway yet (its `sale.configured` event is on the way): 404 SALE_NOT_FOUND is
+ * asked again for a few seconds.
+ */
+export async function lineUp(api: string, fan: Fan, concertId: string): Promise<QueueStatus & { queueToken: string }> {
+  const answer = await waitFor(
+    async () => {
+      const entry = await call<QueueStatus & { queueToken: string }>(`${api}/queue/tokens`, { method: 'POST', fan, body: { concertId } });
+      return (entry.body as { code?: string }).code === 'SALE_NOT_FOUND' ? undefined : entry;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, label: `the gateway knows the sale of ${concertId}` },
+  );
   if (answer.status !== 200 && answer.status !== 201) throw new Error(`queue token: ${answer.status} ${answer.text}`);
   fan.queueToken = answer.body.queueToken;
   return answer.body;
+}
+
+export interface SaleSettings {
+  queueOpensAt: string;
+  saleOpensAt: string;
+  maxActive: number;
+  admitPerMinute: number;
+  activeMinutes: number;
+  mode: 'queue' | 'passthrough';
+  powDifficulty: number;
+}
+
+/**
+ * Sets a concert's sale (PUT /admin/concerts/{id}/sale; by default open since a minute ago, 100 slots,
+ * no rate to speak of) and waits until the gateway's room has that revision, so fans entering next see it.
+ */
+export async function configureSale(api: string, adminKey: string, concertId: string, settings: Partial<SaleSettings> = {}): Promise<{ revision: number }> {
+  const opened = new Date(Date.now() - 60_000).toISOString();
+  const body: SaleSettings = { queueOpensAt: opened, saleOpensAt: opened, maxActive: 100, admitPerMinute: 1_000_000, activeMinutes: 5, mode: 'queue', powDifficulty: 0, ...settings };
+  const headers = { 'x-admin-key': adminKey };
+  const sale = expectStatus(await call<{ revision: number }>(`${api}/admin/concerts/${concertId}/sale`, { method: 'PUT', headers, body }), 200, 'configure the sale');
+  await waitFor(
+    async () => {
+      const room = await call<{ sale?: { revision: number } }>(`${api}/admin/waiting-rooms/${concertId}`, { headers });
+      return room.status === 200 && room.body.sale && room.body.sale.revision >= sale.body.revision;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, label: `the gateway has revision ${sale.body.revision} of the sale of ${concertId}` },
+  );
+  return sale.body;
 }
 
 export async function queueStatus(api: string, fan: Fan): Promise<Answer<QueueStatus>> {

@@ -2,7 +2,7 @@ import { allTopics } from '@ticketing/contracts';
 import { createDatabase } from '@ticketing/db';
 import { testKafka, testServers, waitFor } from '@ticketing/testing';
 import Redis from 'ioredis';
-import { call, expectStatus, lineUp, signUpAndLogIn } from './fan-client';
+import { call, configureSale, expectStatus, lineUp, signUpAndLogIn } from './fan-client';
 import { startSystem, type RunningSystem } from './system.harness';
 
 /**
@@ -23,7 +23,9 @@ describe('system harness', () => {
     system = await startSystem({ label: 'e2e_harness' });
     const { api } = system;
     const fan = await signUpAndLogIn(api, 'Harness');
-    await lineUp(api, fan);
+    const concert = await call<{ concertId: string }>(`${api}/admin/concerts`, { method: 'POST', headers: { 'x-admin-key': system.adminKey }, body: { title: 'Harness Night', artist: 'Harness', venue: 'Hall' } });
+    await configureSale(api, system.adminKey, concert.body.concertId);
+    await lineUp(api, fan, concert.body.concertId);
 
     const before = system.processes()['queue-gateway'];
     await system.kill('queue-gateway');
