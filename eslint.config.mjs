@@ -5,7 +5,7 @@ export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '.cache/**', '.stack/**', '.nx/**', 'bench/results/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts'],
     plugins: { '@nx': nx },
     rules: {
       // Arrows go one way: apps → libs, contracts → nothing of ours, no app imports another app.

@@ -20,6 +20,7 @@ import { provisionDatabases } from '../stack/databases';
 import { ensureTopics } from '../stack/topics';
 import { REPO_ROOT, stackPaths } from '../stack/paths';
 import { acquirePidLock, removeFile, terminate } from '../stack/process';
+import { ensureWebBuild } from '../stack/web-app';
 import { isPortOpen, sleep } from '../stack/wait';
 
 const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
@@ -179,9 +180,15 @@ async function run(): Promise<void> {
   if (kafka.startedByUs) servers.push({ name: 'Kafka', stop: kafka.stop });
   checkpoint();
 
-  say('4/5 databases, migrations and topics');
+  say('4/5 databases, migrations, topics and the web app');
   await provisionDatabases({ postgresUrl, log: stackLog });
   await ensureTopics({ brokers: kafka.brokers, log: stackLog });
+  // The gateway serves apps/web/dist at /: built when missing or older than its sources.
+  let webApp = 'built';
+  await ensureWebBuild({ log: stackLog }).catch((err: Error) => {
+    webApp = 'not built';
+    say(paint(31, `the web app could not be built (the API works without it): ${err.message}`));
+  });
   checkpoint();
 
   say('5/5 services');
@@ -217,6 +224,9 @@ async function run(): Promise<void> {
     [
       '',
       paint(32, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`),
+      '',
+      `  ${paint(1, `web app      ${gateway}/`)}   (open it in a browser: the fans' app${webApp === 'built' ? '' : `; ${webApp}, see above`})`,
+      '',
       ...rows,
       '',
       `  gateway      ${gateway}   (the public API entry point; the only port meant for clients)`,

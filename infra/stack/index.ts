@@ -19,3 +19,4 @@ export { provisionDatabases, type ProvisionedDatabase, type ProvisionDatabasesOp
 export { ensureTopics, type EnsureTopicsOptions, type EnsuredTopics } from './topics';
 export { ensureTestStack, type TestStack, type TestStackEnv } from './test-stack';
 export * from './servers';
+export { ensureWebBuild, webBuildIsCurrent, ensureChromium, CHROMIUM, WEB_DIST } from './web-app';

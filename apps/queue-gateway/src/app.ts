@@ -1,5 +1,7 @@
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
 import type { Logger, Registry } from '@ticketing/telemetry';
+import express, { type RequestHandler } from 'express';
+import path from 'node:path';
 import swaggerUi from 'swagger-ui-express';
 import { concertIdParams } from '@ticketing/contracts';
 import { parseOrThrow, ProblemError } from '@ticketing/http';
@@ -36,6 +38,24 @@ export interface AppDeps {
   adminKey: string;
   upstreams: ForwardingDeps['upstreams'];
   upstreamTimeoutMs: number;
+  /** The fan web app's build (apps/web/dist), served at `/`; default: that folder of this repository. */
+  webRoot?: string;
+}
+
+const DEFAULT_WEB_ROOT = path.resolve(__dirname, '../../web/dist');
+
+/**
+ * The fan web app: `GET /` (index.html, never cached, so a new build is picked up) and its files
+ * (content-hashed names, cached for good). Never anything under /api: those are the API's, also
+ * when they do not exist (404 problem+json). Without a build, `/` is a 404 like any unknown path.
+ */
+function webApp(root: string): RequestHandler {
+  const files = express.static(root, {
+    index: 'index.html',
+    redirect: false,
+    setHeaders: (res, file) => res.setHeader('cache-control', path.basename(path.dirname(file)) === 'assets' ? 'public, max-age=31536000, immutable' : 'no-cache'),
+  });
+  return (req, res, next) => (req.path === '/api' || req.path.startsWith('/api/') ? next() : files(req, res, next));
 }
 
 /**
@@ -98,6 +118,7 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
           draw: draw && { ...draw, drawnAt: iso(draw.drawnAt), order: 'ascending sha1(seed || user id as 16 bytes); drawn fans got tickets firstTicket, firstTicket+1, ... in that order' },
         });
       });
+      app.use(webApp(deps.webRoot ?? DEFAULT_WEB_ROOT));
     },
   );
   // The gateway's own answers are per-fan and no-store; hashing each body for an ETag buys nothing.
