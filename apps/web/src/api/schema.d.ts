@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Enter a concert's waiting room (the same user gets the same place back) */
+        /** Enter a concert's waiting room (the same user gets the same place back; before the sale opens, the pre-queue) */
         post: operations["enterQueue"];
         delete?: never;
         options?: never;
@@ -101,6 +101,23 @@ export interface paths {
         post?: never;
         /** Leave the waiting room, or give up an active slot */
         delete: operations["leaveQueue"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/waiting-rooms/{concertId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sale's waiting room: its settings, counts, measured admission rate and the record of the pre-queue's draw */
+        get: operations["getWaitingRoom"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -830,16 +847,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description PROOF_OF_WORK_REQUIRED: this sale asks for a proof-of-work answer (`proof`) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description SALE_NOT_FOUND: no sale is configured for this concert */
+            /** @description SALE_NOT_FOUND: the concert has no sale with a waiting room */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -848,7 +856,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description SALE_NOT_OPEN: the waiting room has not opened yet (see the sale’s queueOpensAt) */
+            /** @description SALE_NOT_OPEN: the waiting room opens later (`opensAt`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -993,6 +1001,73 @@ export interface operations {
             };
             /** @description missing, malformed, forged or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this address or account; ask again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWaitingRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                concertId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, malformed, forged or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ADMIN_REQUIRED: no valid X-Admin-Key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description SALE_NOT_FOUND: the concert has no sale with a waiting room */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
