@@ -18,7 +18,17 @@ export const gatewaySettings = {
   ACTIVE_TTL_SECONDS: seconds(300),
   WAITING_LEASE_SECONDS: seconds(60),
   ADMISSION_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
-  QUEUE_KEY_PREFIX: z.string().min(1).max(64).default('wr'),
+  /** Rooms' keys are `{<prefix>:<concertId>}:…`, the index of rooms `<prefix>:sales`. */
+  QUEUE_KEY_PREFIX: z
+    .string()
+    .regex(/^[^{}\s:]{1,64}$/, 'QUEUE_KEY_PREFIX must be 1..64 characters without braces, colons or spaces')
+    .default('wr'),
+  /** `host:port,host:port,...` of a Redis Cluster's masters: the waiting rooms (and limits) go there instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((n) => n.trim()).filter(Boolean) : undefined))
+    .refine((nodes) => !nodes || nodes.every((n) => /^[^\s:]+:\d{1,5}$/.test(n)), 'REDIS_CLUSTER_NODES must be host:port,host:port,...'),
   CATALOG_URL: z.string().url().default('http://127.0.0.1:3001'),
   RESERVATION_URL: z.string().url().default('http://127.0.0.1:3002'),
   WALLET_URL: z.string().url().default('http://127.0.0.1:3003'),

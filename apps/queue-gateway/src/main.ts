@@ -11,7 +11,7 @@ import { createSessionTokens } from './sessions/session-token';
 import { createPasswordHasher } from './users/password-hasher';
 import { createUserRepository } from './users/user.repository';
 import { startAdmissionTicker } from './waiting-room/admission-ticker';
-import { createRoomRedis } from './waiting-room/room-redis';
+import { createRoomRedisFromConfig } from './waiting-room/room-redis';
 import { createRooms } from './waiting-room/rooms';
 
 const SERVICE = 'queue-gateway';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? SERVICE, logger });
   const kafkaCheck = kafkaReachability(kafka, { metrics });
   const messaging = messagingSettings(config, SERVICE);
-  const redis = createRoomRedis(config.REDIS_URL);
+  const redis = createRoomRedisFromConfig(config);
   const rooms = createRooms({ redis, keyPrefix: config.QUEUE_KEY_PREFIX, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000 });
   const consumer = createEventConsumer({
     kafka,

@@ -2,6 +2,7 @@ import { migrateLatest } from '@ticketing/db';
 import { createHttpApp, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import { createTestDatabase, deleteTaggedKeys, testServers, type TestDatabase, uniqueName } from '@ticketing/testing';
+import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createQueueTokens } from '../src/access/queue-token';
@@ -9,7 +10,7 @@ import { createApp } from '../src/app';
 import { createSessionTokens } from '../src/sessions/session-token';
 import { createPasswordHasher } from '../src/users/password-hasher';
 import { createUserRepository } from '../src/users/user.repository';
-import { createRoomRedis } from '../src/waiting-room/room-redis';
+import { createRoomRedisFromConfig } from '../src/waiting-room/room-redis';
 import { createRooms } from '../src/waiting-room/rooms';
 import type { RoomSale } from '../src/waiting-room/waiting-room.repository';
 import { openSale } from './room.fixture';
@@ -25,13 +26,20 @@ const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
  * others. `redisUrl` (default the test servers') lets a test put the rooms on a Redis of its own, to
  * stop and restart it.
  */
-export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 800, snapshotEveryMs = 50, heartbeatMs = 15_000, redisUrl = testServers().REDIS_URL } = {}) {
+export async function createGatewayHarness({
+  maxActive = 5,
+  upstreamTimeoutMs = 800,
+  snapshotEveryMs = 50,
+  heartbeatMs = 15_000,
+  redisUrl = testServers().REDIS_URL,
+  clusterNodes,
+}: { maxActive?: number; upstreamTimeoutMs?: number; snapshotEveryMs?: number; heartbeatMs?: number; redisUrl?: string; clusterNodes?: string[] } = {}) {
   const logger = createLogger('gateway-test', 'silent');
   const database: TestDatabase = await createTestDatabase('gateway');
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
   const keyPrefix = uniqueName('wr').replace(/:/g, '_');
   const concertId = randomUUID();
-  const redisClients: ReturnType<typeof createRoomRedis>[] = [];
+  const redisClients: ReturnType<typeof createRoomRedisFromConfig>[] = [];
   const servers: RunningServer[] = [];
   const timers: NodeJS.Timeout[] = [];
   const closers: (() => void)[] = [];
@@ -52,7 +60,7 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
 
   async function startGateway({ walletUrl = upstreamUrl } = {}) {
     // The gateway's own client settings (fail fast while Redis is away), as main.ts makes it.
-    const redis = createRoomRedis(redisUrl);
+    const redis = createRoomRedisFromConfig({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes });
     redis.on('error', () => undefined);
     await redis.connect();
     redisClients.push(redis);
@@ -109,9 +117,12 @@ export async function createGatewayHarness({ maxActive = 5, upstreamTimeoutMs = 
       timers.forEach(clearInterval);
       closers.forEach((close) => close());
       for (const server of servers.reverse()) await server.close(100);
-      const redis = redisClients[0];
-      await deleteTaggedKeys(redis, keyPrefix);
-      await redis.del(`${keyPrefix}:sales`);
+      // A cluster of the test's own goes away with its nodes.
+      if (!clusterNodes) {
+        const redis = redisClients[0] as Redis;
+        await deleteTaggedKeys(redis, keyPrefix);
+        await redis.del(`${keyPrefix}:sales`);
+      }
       redisClients.forEach((r) => r.disconnect());
       await database.drop();
     },

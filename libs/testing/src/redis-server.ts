@@ -93,6 +93,80 @@ export async function startPrivateRedis({ persistent = false }: { persistent?: b
   };
 }
 
+export interface PrivateRedisCluster {
+  /** `host:port` of every master. */
+  nodes: string[];
+  /** The master serving a key's hash slot (`host:port`). */
+  nodeOf(key: string): Promise<string>;
+  /** Stops every node and removes their folders. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of the test's own: `masters` redis-server processes of this machine's binary in
+ * cluster mode (each its own free port and folder, no replicas, nothing persisted), the 16,384 slots
+ * spread over them by `redis-cli --cluster create`. Resolves once every node says the cluster is ok.
+ */
+export async function startRedisCluster({ masters = 3 }: { masters?: number } = {}): Promise<PrivateRedisCluster> {
+  const ports: number[] = [];
+  for (let i = 0; i < masters; i++) ports.push(await freePort());
+  const dirs = ports.map(() => mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-test-')));
+  const children = ports.map((port, i) =>
+    spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', '--save', '', '--appendonly', 'no', '--dir', dirs[i]],
+      { stdio: 'ignore' },
+    ),
+  );
+  const exits = children.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
+  const nodes = ports.map((port) => `127.0.0.1:${port}`);
+  const stop = async () => {
+    children.forEach((child) => child.kill('SIGKILL'));
+    await Promise.all(exits);
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  };
+  try {
+    for (const port of ports) await waitFor(() => answersPing(`redis://127.0.0.1:${port}`), { label: `cluster node on port ${port}`, timeoutMs: 10_000 });
+    await new Promise<void>((resolve, reject) => {
+      const create = spawn('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      create.stdout.on('data', (chunk) => (output += chunk));
+      create.stderr.on('data', (chunk) => (output += chunk));
+      create.once('error', reject);
+      create.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create failed (${code}): ${output}`))));
+    });
+    const probes = ports.map((port) => new Redis(port, '127.0.0.1', { lazyConnect: true }));
+    try {
+      await Promise.all(probes.map((p) => p.connect()));
+      await waitFor(async () => (await Promise.all(probes.map((p) => p.cluster('INFO')))).every((info) => /cluster_state:ok/.test(String(info))), {
+        label: 'the cluster to be ok on every node',
+        timeoutMs: 20_000,
+      });
+    } finally {
+      probes.forEach((p) => p.disconnect());
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    nodes,
+    async nodeOf(key: string) {
+      const probe = new Redis(ports[0], '127.0.0.1');
+      try {
+        const slot = Number(await probe.cluster('KEYSLOT', key));
+        const ranges = (await probe.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+        const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+        if (!owner) throw new Error(`no node serves slot ${slot}`);
+        return `${owner[2][0]}:${owner[2][1]}`;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    stop,
+  };
+}
+
 /** Calls per command from INFO commandstats (commands run inside scripts count too). */
 export async function commandCalls(redis: Redis): Promise<Record<string, number>> {
   const info = await redis.info('commandstats');

@@ -1,5 +1,5 @@
 import { ProblemError } from '@ticketing/http';
-import { Redis, ReplyError } from 'ioredis';
+import { Cluster, Redis, ReplyError } from 'ioredis';
 
 /** Seconds a fan is told to wait (`Retry-After`) while the waiting room's Redis is unreachable. */
 export const REDIS_UNAVAILABLE_RETRY_AFTER_S = 2;
@@ -11,6 +11,31 @@ export const REDIS_UNAVAILABLE_RETRY_AFTER_S = 2;
  */
 export function createRoomRedis(url: string): Redis {
   return new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
+}
+
+/**
+ * The same against a Redis Cluster (REDIS_CLUSTER_NODES: `host:port,...`, any of its masters): each
+ * room's keys share one hash tag, so every script of a room runs on the shard that owns its slot, and
+ * rooms spread over the shards. The client follows MOVED/ASK redirections when slots move.
+ */
+export function createRoomRedisCluster(nodes: string[], { password }: { password?: string } = {}): Cluster {
+  return new Cluster(
+    nodes.map((node) => {
+      const at = node.lastIndexOf(':');
+      return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+    }),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      redisOptions: { maxRetriesPerRequest: 1, password },
+    },
+  );
+}
+
+/** The gateway's waiting-room client: a Cluster when cluster nodes are configured, else one server. */
+export function createRoomRedisFromConfig({ REDIS_URL, REDIS_CLUSTER_NODES }: { REDIS_URL: string; REDIS_CLUSTER_NODES?: string[] }): Redis | Cluster {
+  return REDIS_CLUSTER_NODES && REDIS_CLUSTER_NODES.length > 0 ? createRoomRedisCluster(REDIS_CLUSTER_NODES) : createRoomRedis(REDIS_URL);
 }
 
 // Replies of a server that is there but cannot serve yet: loading its data after a restart, a
