@@ -19,6 +19,7 @@ import type { UserRepository } from './users/user.repository';
 import { createUsersRouter } from './users/users.routes';
 import { createAdmissions } from './waiting-room/admissions';
 import type { Rooms } from './waiting-room/rooms';
+import type { ProofOfWork } from './queue/proof-of-work';
 
 export interface AppDeps {
   logger: Logger;
@@ -32,6 +33,8 @@ export interface AppDeps {
   rooms: Rooms;
   /** Hooks run before a fan enters a room (after the session check and the body's validation). */
   beforeEntry?: ((req: Request, concertId: string) => Promise<void>)[];
+  /** Challenges and their check, for sales that ask for a proof-of-work on entry. */
+  proofOfWork: ProofOfWork;
   /** SSE comment interval (tests shorten it). */
   heartbeatMs?: number;
   internalAuth: InternalAuth;
@@ -103,7 +106,21 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(openApi));
       app.use(createUsersRouter({ users: deps.users, hasher: deps.hasher }));
       app.use(createSessionsRouter({ users: deps.users, hasher: deps.hasher, sessionTokens: deps.sessionTokens }));
-      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, room: rooms.room, beforeEntry: deps.beforeEntry }));
+      // The sale's proof-of-work difficulty, as the room's last tick read it (0 = none asked).
+      const difficultyOf = async (concertId: string) => {
+        const { waitingRoom } = rooms.room(concertId);
+        return (waitingRoom.sale() ?? (await waitingRoom.describe()).sale)?.powDifficulty ?? 0;
+      };
+      const proofOfWork = async (req: Request, concertId: string) => {
+        const difficulty = await difficultyOf(concertId);
+        if (difficulty > 0) await deps.proofOfWork.verify((req.body as { proof?: { challenge: string; nonce: string } }).proof, req.principal!.userId!, concertId, difficulty);
+      };
+      app.get('/api/v1/queue/challenge', requireAccess('user'), async (req, res) => {
+        const { concertId } = parseOrThrow(concertIdParams, req.query, 'query');
+        const id = concertId.toLowerCase();
+        res.set('cache-control', 'no-store').json(await deps.proofOfWork.challenge(req.principal!.userId!, id, await difficultyOf(id)));
+      });
+      app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, room: rooms.room, beforeEntry: [...(deps.beforeEntry ?? []), proofOfWork] }));
       // An operator's look at one sale's room: its settings, counts, measured rate and the pre-queue's draw record.
       app.get('/api/v1/admin/waiting-rooms/:concertId', requireAccess('admin'), async (req, res) => {
         const { concertId } = parseOrThrow(concertIdParams, req.params, 'path');

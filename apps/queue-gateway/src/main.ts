@@ -6,6 +6,7 @@ import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketi
 import { createQueueTokens } from './access/queue-token';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
+import { createProofOfWork } from './queue/proof-of-work';
 import { gatewayEventHandlers } from './queue/sale-events.consumer';
 import { createSessionTokens } from './sessions/session-token';
 import { createPasswordHasher } from './users/password-hasher';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     sessionTokens: createSessionTokens({ secret: config.SESSION_JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS, issuer: SERVICE }),
     queueTokens: createQueueTokens({ secret: config.QUEUE_JWT_SECRET }),
     rooms,
+    proofOfWork: createProofOfWork({ secret: config.QUEUE_JWT_SECRET, redis, keyPrefix: config.QUEUE_KEY_PREFIX }),
     internalAuth: createInternalAuth(config.INTERNAL_AUTH_SECRET),
     adminKey: config.ADMIN_API_KEY,
     upstreams: {

@@ -11,6 +11,7 @@ import { createSessionTokens } from '../src/sessions/session-token';
 import { createPasswordHasher } from '../src/users/password-hasher';
 import { createUserRepository } from '../src/users/user.repository';
 import { createRoomRedisFromConfig } from '../src/waiting-room/room-redis';
+import { createProofOfWork } from '../src/queue/proof-of-work';
 import { createRooms } from '../src/waiting-room/rooms';
 import type { RoomSale } from '../src/waiting-room/waiting-room.repository';
 import { openSale } from './room.fixture';
@@ -79,6 +80,7 @@ export async function createGatewayHarness({
       sessionTokens,
       queueTokens: createQueueTokens({ secret: QUEUE_SECRET }),
       rooms,
+      proofOfWork: createProofOfWork({ secret: QUEUE_SECRET, redis, keyPrefix }),
       heartbeatMs,
       internalAuth: createInternalAuth(INTERNAL_SECRET),
       adminKey: 'test-admin-key',

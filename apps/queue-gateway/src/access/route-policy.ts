@@ -18,6 +18,7 @@ export const ROUTE_POLICY: readonly RoutePolicy[] = [
   { method: 'POST', path: '/users', access: 'public', upstream: 'gateway' },
   { method: 'POST', path: '/sessions', access: 'public', upstream: 'gateway' },
   { method: 'POST', path: '/queue/tokens', access: 'user', upstream: 'gateway' },
+  { method: 'GET', path: '/queue/challenge', access: 'user', upstream: 'gateway' },
   { method: 'GET', path: '/queue/status', access: 'queue', upstream: 'gateway' },
   { method: 'GET', path: '/queue/events', access: 'queue', upstream: 'gateway' },
   { method: 'DELETE', path: '/queue/tokens/me', access: 'queue', upstream: 'gateway' },

@@ -23,6 +23,8 @@ import {
   saleResponse,
   saleSettingsRequest,
   queueStatusResponse,
+  concertIdParams,
+  queueChallengeResponse,
   queueEntryRequest,
   queueTokenResponse,
   scheduleListResponse,
@@ -89,6 +91,12 @@ export const BODIES: Record<string, RouteDoc> = {
       404: 'SALE_NOT_FOUND: the concert has no sale with a waiting room',
       409: 'SALE_NOT_OPEN: the waiting room opens later (`opensAt`)',
     },
+  },
+  'GET /queue/challenge': {
+    operationId: 'getQueueChallenge',
+    query: concertIdParams,
+    response: queueChallengeResponse,
+    summary: "A proof-of-work challenge for entering a sale's waiting room (when the sale asks for one: `difficulty` > 0)",
   },
   'GET /admin/waiting-rooms/:concertId': {
     operationId: 'getWaitingRoom',

@@ -31,6 +31,17 @@ export const queueEntryRequest = z
   .openapi('QueueEntryRequest');
 export type QueueEntryRequest = z.infer<typeof queueEntryRequest>;
 
+/** GET /queue/challenge?concertId=…: find `nonce` with sha256(`<challenge>:<nonce>`) starting with `difficulty` zero bits. */
+export const queueChallengeResponse = z
+  .object({
+    challenge: z.string(),
+    difficulty: z.number().int().min(0).openapi({ description: 'leading zero bits asked of sha256(challenge + ":" + nonce); 0 = this sale asks for none' }),
+    algorithm: z.literal('sha256'),
+    expiresAt: isoTime,
+  })
+  .openapi('QueueChallenge');
+export type QueueChallengeResponse = z.infer<typeof queueChallengeResponse>;
+
 /** POST /queue/tokens: the token to send as X-Queue-Token, with the place it holds. */
 export const queueTokenResponse = queueStatusResponse
   .extend({ queueToken: z.string().min(1).openapi({ description: 'Send as `X-Queue-Token` together with the session.' }) })
