@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/queue/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A proof-of-work challenge for entering a sale's waiting room (when the sale asks for one: `difficulty` > 0) */
+        get: operations["getQueueChallenge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/queue/status": {
         parameters: {
             query?: never;
@@ -448,6 +465,15 @@ export interface components {
                 challenge: string;
                 nonce: string;
             };
+        };
+        QueueChallenge: {
+            challenge: string;
+            /** @description leading zero bits asked of sha256(challenge + ":" + nonce); 0 = this sale asks for none */
+            difficulty: number;
+            /** @enum {string} */
+            algorithm: "sha256";
+            /** Format: date-time */
+            expiresAt: string;
         };
         Concert: {
             /** Format: uuid */
@@ -858,6 +884,57 @@ export interface operations {
             };
             /** @description SALE_NOT_OPEN: the waiting room opens later (`opensAt`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests from this address or account; ask again after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getQueueChallenge: {
+        parameters: {
+            query: {
+                concertId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueChallenge"];
+                };
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, malformed, forged or expired credentials */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
