@@ -169,7 +169,7 @@ describe('sales: a waiting room per concert, a fair opening, admission by rate a
   it('admits within ±5% of admitPerMinute over a minute while two gateways tick, however many slots are free', async () => {
     const [a, b] = await saleRoom({ maxActive: 100_000, admitPerMinute: 600 }, 2);
     const fans = Array.from({ length: 1_500 }, () => randomUUID());
-    await Promise.all(fans.map((id, i) => (i % 2 ? a : b).enter(id)));
+    const tickets = await Promise.all(fans.map(async (id, i) => entered(await (i % 2 ? a : b).enter(id)).ticket));
     clock.now = T0 + 10 * SECOND; // the budget banks at most one second's worth while nobody ticks
     let admitted = 0;
     const start = clock.now;
@@ -178,7 +178,7 @@ describe('sales: a waiting room per concert, a fair opening, admission by rate a
       clock.now += tick % 3 === 0 ? 130 : 270;
       admitted += (await (tick % 2 ? a : b).admit()).admitted;
       // Keep every waiter's lease fresh as polling would.
-      if (tick % 100 === 0) await a.statusMany(fans.map((userId, i) => ({ userId, ticket: i + 1 })), { withPosition: false });
+      if (tick % 100 === 0) await a.statusMany(fans.map((userId, i) => ({ userId, ticket: tickets[i] })), { withPosition: false });
     }
     expect(admitted).toBeGreaterThanOrEqual(570);
     expect(admitted).toBeLessThanOrEqual(630);
@@ -199,6 +199,13 @@ describe('sales: a waiting room per concert, a fair opening, admission by rate a
     // While someone waits, a newcomer queues even when a slot is free.
     expect(await room.expireTicket(fans[2], entries[2].ticket)).toBe(true);
     await room.enter(randomUUID()).then((e) => expect(e).toMatchObject({ status: 'ACTIVE' }));
+  });
+
+  it('answers 503 SERVICE_UNAVAILABLE, not an error, once a room has handed out its last ticket (2^32)', async () => {
+    const [room] = await saleRoom({});
+    await connect().set(room.keys.seq, 4_294_967_295);
+    await expect(room.enter(randomUUID())).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect((await room.stats()).waiting).toBe(0);
   });
 
   it('keeps the newest sale: an older or repeated revision changes nothing', async () => {

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { ProblemError } from '@ticketing/http';
 import { randomBytes } from 'node:crypto';
 import { admissionRate, etaSeconds, expectedAdmissionRate, pollAfterMs } from './eta';
 import { parseSnapshotReply, type RoomSnapshot } from './room-snapshot';
@@ -127,6 +128,18 @@ function parseSale(raw: unknown[]): RoomSale | null {
   };
 }
 
+/**
+ * A room hands out at most 2^32 tickets (see the layout comment in the scripts): at the gateway's
+ * entry rate (~1,500/s per core) that is a month of nonstop entries into one sale, and leaving and
+ * re-entering is rate-limited per fan. Should a room ever get there, entering is a clear 503, never a 500.
+ */
+function sequenceExhaustedAs503(error: unknown): never {
+  if (error instanceof Error && /ticket sequence exhausted/.test(error.message)) {
+    throw new ProblemError('SERVICE_UNAVAILABLE', "this sale's waiting room has handed out every ticket it can; the organizer must open a new sale");
+  }
+  throw error;
+}
+
 /** A fresh seed for the draw, passed with every call that may make it (only the first one at the opening is used). */
 const drawSeed = () => randomBytes(16).toString('hex');
 
@@ -249,10 +262,12 @@ export function createWaitingRoom(options: WaitingRoomOptions) {
      * sale, or before its waiting room opens, nobody is let in.
      */
     async enter(userId: string): Promise<Entry | EntryRefusal> {
-      const reply = (await scripts.waitingRoomEnter(
-        keys.seq, keys.line, keys.active, keys.tickets, keys.meta, keys.sale, keys.pre, keys.drawn,
-        userMember(userId), now(), leaseUnits, drawSeed(),
-      )) as unknown[];
+      const reply = (await scripts
+        .waitingRoomEnter(
+          keys.seq, keys.line, keys.active, keys.tickets, keys.meta, keys.sale, keys.pre, keys.drawn,
+          userMember(userId), now(), leaseUnits, drawSeed(),
+        )
+        .catch(sequenceExhaustedAs503)) as unknown[];
       const ticket = toNumber(reply[0]);
       if (ticket === -1) return { refused: 'NO_SALE' };
       if (ticket === -2) return { refused: 'NOT_OPEN', queueOpensAt: toNumber(reply[1]) };
