@@ -17,7 +17,7 @@ import { benchConfig } from './lib/bench-config';
 import { measureCeilings } from './lib/ceilings';
 import { chartSpec, type BenchRun } from './lib/chart';
 import { CPU_PROCESSES, LOAD_GENERATOR } from './lib/cpu-meter';
-import { roomCounts } from './lib/fans';
+import { allRoomCounts } from './lib/fans';
 import { renderSvg } from './lib/render-chart';
 import { failedResult, formatCeilings, formatCpuTable, formatTable, judgeAgainstCeilings, selectScenarios, type Scenario, type ScenarioResult } from './lib/report';
 
@@ -30,10 +30,10 @@ function withTimeout<T>(work: Promise<T>, seconds: number, what: string): Promis
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** How many fans a scenario left in the waiting room (none, if it cleaned up after itself). */
+/** How many fans the waiting rooms hold: a scenario leaves none behind in its concert's room (if it cleaned up after itself). */
 async function roomState(redis: Redis): Promise<string> {
-  const { waiting, active } = await roomCounts(redis);
-  return `${waiting} waiting, ${active} active`;
+  const { rooms, preQueue, waiting, active } = await allRoomCounts(redis);
+  return `${waiting} waiting, ${active} active, ${preQueue} in pre-queues, over ${rooms} rooms`;
 }
 
 /** What of the stack does not answer (the broker and PostgreSQL are shared: someone may have stopped them). */
@@ -70,7 +70,8 @@ async function main() {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     settings: {
       scenarios: scenarios.map((s) => s.name),
-      MAX_ACTIVE_USERS: benchConfig.MAX_ACTIVE_USERS,
+      maxActive: benchConfig.BENCH_MAX_ACTIVE,
+      activeMinutes: benchConfig.BENCH_ACTIVE_MINUTES,
       waveFans: benchConfig.waveFans,
       connections: benchConfig.BENCH_CONNECTIONS,
       ceilingSeconds: benchConfig.BENCH_CEILING_S,
@@ -123,8 +124,8 @@ async function main() {
   }
   const redis = new Redis(benchConfig.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
-    // Scenarios admit fans in waves below MAX_ACTIVE_USERS; slots held by someone else's fans leave less room.
-    console.log(`waiting room before the scenarios: ${await roomState(redis).catch((error: Error) => `unknown (${error.message})`)}`);
+    // Each scenario sells its own concerts (a sale of BENCH_MAX_ACTIVE slots each); the other rooms are the demo's and earlier runs'.
+    console.log(`waiting rooms before the scenarios: ${await roomState(redis).catch((error: Error) => `unknown (${error.message})`)}`);
     for (const s of scenarios) {
       console.log(`▶ ${s.name}: ${s.description}`);
       const missing = await missingFromStack();
@@ -142,7 +143,7 @@ async function main() {
       run.results.push(...rows);
       save();
       const room = await roomState(redis).catch((error: Error) => `unknown (${error.message})`);
-      console.log(`  ${s.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${rows.map((r) => (r.failed ? `${r.scenario} FAILED` : `${r.scenario} ${r.throughputPerSecond.toFixed(0)}/s p99 ${r.latencyMs.p99} ms`)).join('; ')}; waiting room after it: ${room}`);
+      console.log(`  ${s.name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${rows.map((r) => (r.failed ? `${r.scenario} FAILED` : `${r.scenario} ${r.throughputPerSecond.toFixed(0)}/s p99 ${r.latencyMs.p99} ms`)).join('; ')}; waiting rooms after it: ${room}`);
     }
   } finally {
     redis.disconnect();

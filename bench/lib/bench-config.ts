@@ -1,4 +1,5 @@
 import { commonSchema, GATEWAY_OPS, loadConfig, resolveSecrets, SERVICES, SERVICE_NAMES, type ServiceName } from '@ticketing/config';
+import { SALE_LIMITS } from '@ticketing/contracts';
 import { z } from 'zod';
 import { gatewaySettings } from '../../apps/queue-gateway/src/config';
 
@@ -9,17 +10,25 @@ const port = z.coerce.number().int().min(1).max(65535).optional();
 
 /**
  * The settings every part of the benchmark shares, parsed once: where the stack is, the secrets it
- * signs with, the waiting room's cap (the same variable and default as the gateway's), and how the
- * runner measures ceilings and CPU. Scenarios add only their own settings.
+ * signs with, the sales the bench configures on its concerts, and how the runner measures ceilings
+ * and CPU. Scenarios add only their own settings.
  */
 const schema = commonSchema.extend({
   GATEWAY_URL: z.string().url().default(`http://127.0.0.1:${SERVICES['queue-gateway'].port}`),
   SESSION_JWT_SECRET: z.string().optional(),
   ADMIN_API_KEY: z.string().optional(),
   QUEUE_KEY_PREFIX: gatewaySettings.QUEUE_KEY_PREFIX,
-  /** The stack's cap on active fans; scenarios that need more admitted fans run them in waves below it. */
-  MAX_ACTIVE_USERS: gatewaySettings.MAX_ACTIVE_USERS,
-  /** Fans admitted per wave (default: 80% of MAX_ACTIVE_USERS, leaving room for anyone else in the room). */
+  /**
+   * maxActive of the sales the bench configures (each scenario's concert has its own room): scenarios
+   * that need more admitted fans run them in waves below it. 500, what the gateway's one room used to admit.
+   */
+  BENCH_MAX_ACTIVE: z.coerce.number().int().min(SALE_LIMITS.maxActive.min).max(SALE_LIMITS.maxActive.max).default(500),
+  /** activeMinutes of those sales: how long an admitted fan may shop (5, the gateway's old ACTIVE_TTL_SECONDS of 300). */
+  BENCH_ACTIVE_MINUTES: z.coerce.number().int().min(SALE_LIMITS.activeMinutes.min).max(SALE_LIMITS.activeMinutes.max).default(5),
+  /**
+   * Fans admitted per wave (default: 80% of BENCH_MAX_ACTIVE: a paid fan's slot is freed by
+   * payment.completed, through Kafka, so the previous wave's slots may still be taken for a moment).
+   */
   BENCH_WAVE_FANS: z.coerce.number().int().min(1).optional(),
   /** Connections of the HTTP load (scenarios and ceilings alike, so they compare). */
   BENCH_CONNECTIONS: z.coerce.number().int().min(1).default(64),
@@ -44,7 +53,7 @@ export const benchConfig = {
   ...parsed,
   ...resolveSecrets(parsed, ['SESSION_JWT_SECRET', 'ADMIN_API_KEY', 'INTERNAL_AUTH_SECRET']),
   api: `${parsed.GATEWAY_URL}/api/v1`,
-  waveFans: parsed.BENCH_WAVE_FANS ?? Math.max(1, Math.floor(parsed.MAX_ACTIVE_USERS * 0.8)),
+  waveFans: parsed.BENCH_WAVE_FANS ?? Math.max(1, Math.floor(parsed.BENCH_MAX_ACTIVE * 0.8)),
   pgbenchClients: parsed.BENCH_PGBENCH_CLIENTS ?? parsed.DATABASE_POOL_MAX,
   /** Each service's Prometheus endpoint (its port variable or its default port; the gateway's operations port). */
   metricsUrls: Object.fromEntries(

@@ -6,12 +6,14 @@ import { benchConfig } from './bench-config';
 import { inBatches, sleep } from './load';
 
 /**
- * Fans as the scenarios use them through the gateway: signed in, lined up, admitted, and gone again
- * at the end, so the next scenario finds the waiting room as it found it.
+ * Fans as the scenarios use them through the gateway: signed in, lined up in one concert's waiting
+ * room, admitted, and gone again at the end, so the next scenario finds the rooms as it found them.
  */
 export interface Fan {
   userId: string;
   session: string;
+  /** The concert whose room the fan stands in (the queue token names it). */
+  concertId: string;
   queueToken: string;
 }
 
@@ -40,17 +42,20 @@ export async function signIn(): Promise<{ userId: string; session: string }> {
   return { userId, session: (await sessionTokens.issue(userId)).token };
 }
 
-/** A signed-in fan enters the line (POST /queue/tokens; one already in it gets the same place back). */
-export async function enter(fan: { userId: string; session: string }): Promise<Fan> {
-  const entered = await callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${fan.session}` } });
+/** The body of POST /queue/tokens for a concert's room. */
+export const entryBody = (concertId: string) => JSON.stringify({ concertId });
+
+/** A signed-in fan enters the concert's line (POST /queue/tokens; one already in it gets the same place back). */
+export async function enter(fan: { userId: string; session: string }, concertId: string): Promise<Fan> {
+  const entered = await callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${fan.session}` }, body: entryBody(concertId) });
   if (entered.status !== 201) throw new Error(`queue entry answered ${entered.status} ${JSON.stringify(entered.body)}`);
-  return { userId: fan.userId, session: fan.session, queueToken: entered.body.queueToken as string };
+  return { userId: fan.userId, session: fan.session, concertId, queueToken: entered.body.queueToken as string };
 }
 
-/** Fans signed in and lined up, in order of arrival; not yet admitted. */
-export async function lineUp(count: number): Promise<Fan[]> {
+/** Fans signed in and lined up for the concert, in order of arrival; not yet admitted. */
+export async function lineUp(count: number, concertId: string): Promise<Fan[]> {
   const fans: Fan[] = [];
-  await inBatches(Array.from({ length: count }, (_, i) => i), 200, async () => void fans.push(await enter(await signIn())));
+  await inBatches(Array.from({ length: count }, (_, i) => i), 200, async () => void fans.push(await enter(await signIn(), concertId)));
   return fans;
 }
 
@@ -73,7 +78,7 @@ export async function untilAdmitted(fans: Fan[], stallMs = 30_000): Promise<void
     if (Date.now() - progressAt > stallMs) {
       throw new Error(
         `only ${fans.length - waiting.length} of ${fans.length} fans were admitted, none in the last ${stallMs / 1000} s ` +
-          `(MAX_ACTIVE_USERS=${benchConfig.MAX_ACTIVE_USERS}, waves of ${benchConfig.waveFans}): the active slots are held by others`,
+          `(BENCH_MAX_ACTIVE=${benchConfig.BENCH_MAX_ACTIVE}, waves of ${benchConfig.waveFans}): the active slots are held by others, or admission stopped`,
       );
     }
     await sleep(250);
@@ -97,12 +102,12 @@ export async function leave(fans: Fan[]): Promise<void> {
 }
 
 /**
- * `count` fans admitted `waveSize` at a time, so a scenario needs no more active slots than the stack
- * has: each wave lines up, waits until it is admitted, runs `work`, and leaves, except the fans
- * `work` returns, which keep their slots (the next waves are smaller by as many) until the end.
- * Returns how many waves ran.
+ * `count` fans of the concert admitted `waveSize` at a time, so a scenario needs no more active slots
+ * than its sale has: each wave lines up, waits until it is admitted, runs `work`, and leaves, except
+ * the fans `work` returns, which keep their slots (the next waves are smaller by as many) until the
+ * end. Returns how many waves ran.
  */
-export async function inWaves(count: number, work: (fans: Fan[], wave: number) => Promise<Fan[] | void>, waveSize = benchConfig.waveFans): Promise<number> {
+export async function inWaves(concertId: string, count: number, work: (fans: Fan[], wave: number) => Promise<Fan[] | void>, waveSize = benchConfig.waveFans): Promise<number> {
   const kept: Fan[] = [];
   let done = 0;
   let wave = 0;
@@ -110,7 +115,7 @@ export async function inWaves(count: number, work: (fans: Fan[], wave: number) =
     while (done < count) {
       const size = Math.min(count - done, waveSize - kept.length);
       if (size <= 0) throw new Error(`waves of ${waveSize} fans cannot go on: ${kept.length} fans keep their slots`);
-      const fans = await lineUp(size);
+      const fans = await lineUp(size, concertId);
       try {
         await untilAdmitted(fans);
         const keep = (await work(fans, wave++)) ?? [];
@@ -128,9 +133,34 @@ export async function inWaves(count: number, work: (fans: Fan[], wave: number) =
   return wave;
 }
 
-/** How many fans the waiting room holds, everyone's (read straight from Redis). */
-export async function roomCounts(redis: Redis): Promise<{ waiting: number; active: number }> {
-  const keys = waitingRoomKeys(benchConfig.QUEUE_KEY_PREFIX);
-  const [waiting, active] = await Promise.all([redis.zcard(keys.line), redis.zcard(keys.active)]);
-  return { waiting, active };
+/** The key prefix of a concert's room, `<QUEUE_KEY_PREFIX>:<concertId>`, as the gateway's rooms name it (rooms.ts). */
+export const roomPrefix = (concertId: string) => `${benchConfig.QUEUE_KEY_PREFIX}:${concertId.toLowerCase()}`;
+
+/** The Redis keys of a concert's room (`{<prefix>:<concertId>}:line` …). */
+export const roomKeys = (concertId: string) => waitingRoomKeys(roomPrefix(concertId));
+
+export interface RoomCounts {
+  preQueue: number;
+  waiting: number;
+  active: number;
+}
+
+/** How many fans a concert's room holds, everyone's (read straight from Redis). */
+export async function roomCounts(redis: Redis, concertId: string): Promise<RoomCounts> {
+  const keys = roomKeys(concertId);
+  const [preQueue, waiting, active] = await Promise.all([redis.zcard(keys.pre), redis.zcard(keys.line), redis.zcard(keys.active)]);
+  return { preQueue, waiting, active };
+}
+
+/** The fans of every room with a sale (the gateway's index of rooms, `<prefix>:sales`), summed. */
+export async function allRoomCounts(redis: Redis): Promise<RoomCounts & { rooms: number }> {
+  const rooms = await redis.smembers(`${benchConfig.QUEUE_KEY_PREFIX}:sales`);
+  const sum = { rooms: rooms.length, preQueue: 0, waiting: 0, active: 0 };
+  for (const concertId of rooms) {
+    const counts = await roomCounts(redis, concertId);
+    sum.preQueue += counts.preQueue;
+    sum.waiting += counts.waiting;
+    sum.active += counts.active;
+  }
+  return sum;
 }

@@ -1,10 +1,13 @@
+import { SALE_LIMITS, type SaleSettings } from '@ticketing/contracts';
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { configureSale } from '../../infra/e2e/fan-client';
+import { benchConfig } from './bench-config';
 import { cpuReport } from './cpu';
 import { createCpuMeter } from './cpu-meter';
 import { latencySummary, type ScenarioResult } from './report';
 
-/** The helpers every HTTP scenario uses: autocannon as a promise, batching, a measurement over several runs, and a bookable date. */
+/** The helpers every HTTP scenario uses: autocannon as a promise, batching, a measurement over several runs, and a concert on sale. */
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,21 +63,65 @@ export async function inBatches<T>(items: T[], width: number, work: (item: T) =>
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(work));
 }
 
-/** A concert with one date open for booking now (seats 1..`seatCount` at `price`), made through the gateway's admin routes; returns the schedule id. */
-export async function createBookableDate(api: string, { adminKey, seatCount, price, title = 'Bench' }: { adminKey: string; seatCount: number; price: number; title?: string }): Promise<string> {
+/** A sale as the bench configures it: open since a minute ago, BENCH_MAX_ACTIVE slots, a rate that never binds. */
+export function benchSale(settings: Partial<SaleSettings> = {}): SaleSettings {
+  const opened = new Date(Date.now() - 60_000).toISOString();
+  return {
+    queueOpensAt: opened,
+    saleOpensAt: opened,
+    maxActive: benchConfig.BENCH_MAX_ACTIVE,
+    admitPerMinute: SALE_LIMITS.admitPerMinute.max,
+    activeMinutes: benchConfig.BENCH_ACTIVE_MINUTES,
+    mode: 'queue',
+    powDifficulty: 0,
+    ...settings,
+  };
+}
+
+/** A concert the bench sells: its id, its dates (in the order asked) and the sale its waiting room runs. */
+export interface BenchConcert {
+  concertId: string;
+  scheduleIds: string[];
+  sale: SaleSettings;
+}
+
+/**
+ * A concert with `dates` dates open for booking now (seats 1..`seatCount` at `price` each), made
+ * through the gateway's admin routes, and its sale (`benchSale(sale)`), once the gateway has it (fans
+ * can line up for it as soon as this returns).
+ */
+export async function createSaleConcert(
+  api: string,
+  { adminKey, dates = 1, seatCount = 1, price = 1_000, title = 'Bench', sale = {} }: { adminKey: string; dates?: number; seatCount?: number; price?: number; title?: string; sale?: Partial<SaleSettings> },
+): Promise<BenchConcert> {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-key': adminKey }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const concert = await post('/admin/concerts', { title: `${title} ${randomUUID().slice(0, 8)}`, artist: 'Bench', venue: 'Loopback Hall' });
+  if (concert.status !== 201) throw new Error(`could not create a concert: ${concert.status} ${JSON.stringify(concert.body)}`);
+  const concertId = concert.body.concertId as string;
   const now = Date.now();
-  const schedule = await post(`/admin/concerts/${concert.body.concertId}/schedules`, {
-    startsAt: new Date(now + 30 * 86_400_000).toISOString(),
-    bookingOpensAt: new Date(now - 60_000).toISOString(),
-    bookingClosesAt: new Date(now + 86_400_000).toISOString(),
-    seatCount,
-    price,
-  });
-  if (schedule.status !== 201) throw new Error(`could not create a schedule: ${schedule.status} ${JSON.stringify(schedule.body)}`);
-  return schedule.body.scheduleId as string;
+  const scheduleIds: string[] = [];
+  // One at a time: the dates keep the order asked (a scenario maps fans to dates by index).
+  for (let i = 0; i < dates; i++) {
+    const schedule = await post(`/admin/concerts/${concertId}/schedules`, {
+      startsAt: new Date(now + (30 + i) * 86_400_000).toISOString(),
+      bookingOpensAt: new Date(now - 60_000).toISOString(),
+      bookingClosesAt: new Date(now + 86_400_000).toISOString(),
+      seatCount,
+      price,
+    });
+    if (schedule.status !== 201) throw new Error(`could not create a schedule: ${schedule.status} ${JSON.stringify(schedule.body)}`);
+    scheduleIds.push(schedule.body.scheduleId as string);
+  }
+  const settings = benchSale(sale);
+  await configureSale(api, adminKey, concertId, settings);
+  return { concertId, scheduleIds, sale: settings };
+}
+
+/** A concert with one date open for booking now and its sale (see createSaleConcert); returns the concert and the schedule id. */
+export async function createBookableDate(api: string, options: { adminKey: string; seatCount: number; price: number; title?: string; sale?: Partial<SaleSettings> }): Promise<{ concertId: string; scheduleId: string }> {
+  const { concertId, scheduleIds } = await createSaleConcert(api, { ...options, dates: 1 });
+  return { concertId, scheduleId: scheduleIds[0] };
 }

@@ -211,7 +211,7 @@ export const scenario: Scenario = {
   description: 'hold → pay → COMPLETED through the gateway at BENCH_CHECKOUT_RATE/s in waves of admitted fans; then money conservation and no double sale over the whole databases',
   async run(): Promise<ScenarioResult> {
     const total = Math.min(10_000, config.BENCH_CHECKOUT_RATE * config.BENCH_DURATION_S);
-    const scheduleId = await createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: total, price: PRICE, title: 'Checkout bench' });
+    const { concertId, scheduleId } = await createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: total, price: PRICE, title: 'Checkout bench' });
     await sleep(1_000); // schedule.published reaches the reservation service (seat rows), usually in milliseconds
 
     const load = createMeasurement();
@@ -221,7 +221,7 @@ export const scenario: Scenario = {
     let seats = 0;
     let waves: number;
     try {
-      waves = await inWaves(total, async (admitted) => {
+      waves = await inWaves(concertId, total, async (admitted) => {
         const fans = admitted.map((fan) => ({ ...fan, seatNo: ++seats }));
         await fund(fans);
         await checkoutWave(load, scheduleId, fans, checkouts, count);
@@ -280,7 +280,7 @@ export const scenario: Scenario = {
       ceiling: 'pgbench-update',
       targetCpuMs: { processes: [...SERVICE_NAMES], max: 15 },
       notes: [
-        `${waves} waves of at most ${benchConfig.waveFans} admitted and funded fans (MAX_ACTIVE_USERS=${benchConfig.MAX_ACTIVE_USERS}), one fresh fan per checkout, up to ${config.BENCH_CHECKOUT_CONNECTIONS} connections, each making a fixed number of checkouts paced at ${config.BENCH_CHECKOUT_RATE}/s in all; a wave ends when every answer is in; a paid fan's slot ends with the payment, the others leave; time, rate and CPU over the waves only (not the admissions and charges between them)`,
+        `${waves} waves of at most ${benchConfig.waveFans} admitted and funded fans (the concert's sale: maxActive ${benchConfig.BENCH_MAX_ACTIVE}, a rate that does not bind), one fresh fan per checkout, up to ${config.BENCH_CHECKOUT_CONNECTIONS} connections, each making a fixed number of checkouts paced at ${config.BENCH_CHECKOUT_RATE}/s in all; a wave ends when every answer is in; a paid fan's slot ends with the payment, the others leave; time, rate and CPU over the waves only (not the admissions and charges between them)`,
         `latency = hold answer time + payment answer time until COMPLETED (a 202 is followed by polling); the pause autocannon's pacing leaves between the two is not counted`,
         `holds alone: ${JSON.stringify(latencySummary(started.map((c) => c.holdMs!)))} ms; payments alone: ${JSON.stringify(latencySummary(completed.filter((c) => c.latencyMs !== undefined).map((c) => c.latencyMs! - c.holdMs!)))} ms`,
         `per request (holds and payments together, autocannon): p50 ${requestLatency.p50} ms, p99 ${requestLatency.p99} ms`,

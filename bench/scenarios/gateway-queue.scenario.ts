@@ -3,10 +3,9 @@ import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { createWaitingRoom } from '../../apps/queue-gateway/src/waiting-room/waiting-room.repository';
-import { waitingRoomKeys } from '../../apps/queue-gateway/src/waiting-room/waiting-room.scripts';
 import { benchConfig } from '../lib/bench-config';
-import { enter, fanHeaders, leave, lineUp, signIn, type Fan } from '../lib/fans';
-import { createMeasurement, inBatches, type Measurement } from '../lib/load';
+import { enter, entryBody, fanHeaders, leave, lineUp, roomKeys, roomPrefix, signIn, type Fan } from '../lib/fans';
+import { createMeasurement, createSaleConcert, inBatches, type Measurement } from '../lib/load';
 import { type Check, type Scenario, type ScenarioResult } from '../lib/report';
 
 const config = loadConfig(
@@ -30,8 +29,8 @@ async function signedIn(count: number): Promise<{ userId: string; session: strin
   return sessions;
 }
 
-/** POST /queue/tokens, each request a different signed-in fan; every fan that may have got in is added to `entered`, to leave afterwards. */
-async function queueEntry(sessions: { userId: string; session: string }[], entered: Fan[]): Promise<Run> {
+/** POST /queue/tokens into the concert's room, each request a different signed-in fan; every fan that may have got in is added to `entered`, to leave afterwards. */
+async function queueEntry(concertId: string, sessions: { userId: string; session: string }[], entered: Fan[]): Promise<Run> {
   let next = 0;
   // Requests in flight when autocannon stops are never answered to us, but may have put their fan in line.
   const unanswered = new Set<{ userId: string; session: string }>();
@@ -50,6 +49,8 @@ async function queueEntry(sessions: { userId: string; session: string }[], enter
     requests: [
       {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: entryBody(concertId),
         setupRequest: (req, context) => {
           const fan = sessions[next++ % sessions.length];
           (context as Ctx).fan = fan;
@@ -60,7 +61,7 @@ async function queueEntry(sessions: { userId: string; session: string }[], enter
           unanswered.delete((context as Ctx).fan!);
           if (status !== 201) return;
           const token = JSON.parse(body).queueToken as string;
-          entered.push({ ...(context as Ctx).fan!, queueToken: token });
+          entered.push({ ...(context as Ctx).fan!, concertId, queueToken: token });
           const ticket = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).tkt as number;
           const { userId } = (context as Ctx).fan!;
           if ((ownerOf.get(ticket) ?? userId) !== userId) shared++;
@@ -72,7 +73,7 @@ async function queueEntry(sessions: { userId: string; session: string }[], enter
     ],
   }).finally(() => load.close());
   // Asking again gives such a fan its place (the same one) and a token to leave with.
-  await inBatches([...unanswered], 64, async (fan) => void entered.push(await enter(fan)));
+  await inBatches([...unanswered], 64, async (fan) => void entered.push(await enter(fan, concertId)));
   const result = load.totals;
   return {
     load,
@@ -113,8 +114,9 @@ async function usedMemory(redis: Redis): Promise<number> {
 
 /**
  * Queue entry and status polling through the gateway of the running stack (autocannon, one process),
- * first with the line as it is, then with BENCH_GATEWAY_WAITING more fans waiting (lined up directly in
- * Redis with the gateway's own script, removed afterwards), then the login rate.
+ * in the room of a concert of its own (a sale of BENCH_MAX_ACTIVE slots): first with the line as it
+ * is, then with BENCH_GATEWAY_WAITING more fans waiting in that room (lined up directly in Redis with
+ * the gateway's own script, removed afterwards), then the login rate.
  */
 export const scenario: Scenario = {
   name: 'gateway-queue',
@@ -128,10 +130,11 @@ async function runAll(): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   // Everyone this scenario lines up leaves at the end, so the next scenario finds the room as this one did.
   const entered: Fan[] = [];
+  const { concertId } = await createSaleConcert(api, { adminKey: benchConfig.ADMIN_API_KEY, dates: 0, title: 'Gateway queue' });
   try {
-    const poll = await lineUp(1_000);
+    const poll = await lineUp(1_000, concertId);
     entered.push(...poll);
-    const entry = toResult('queue-entry', '>= 0.6× express hello, <= 0.35 ms gateway CPU per entry, p99 <= 50 ms', (r) => r.latencyMs.p99 <= 50, await queueEntry(await signedIn(50_000), entered), [], {
+    const entry = toResult('queue-entry', '>= 0.6× express hello, <= 0.35 ms gateway CPU per entry, p99 <= 50 ms', (r) => r.latencyMs.p99 <= 50, await queueEntry(concertId, await signedIn(50_000), entered), [], {
       targetRatio: 0.6,
       targetCpuMs: { processes: ['queue-gateway'], max: 0.35 },
     });
@@ -144,9 +147,10 @@ async function runAll(): Promise<ScenarioResult[]> {
 
     if (config.BENCH_GATEWAY_WAITING > 0) {
       const redis = new Redis(benchConfig.REDIS_URL);
-      const keys = waitingRoomKeys(benchConfig.QUEUE_KEY_PREFIX);
-      // A long lease so the filler fans are not swept while we measure; they are removed afterwards.
-      const room = createWaitingRoom({ redis, keyPrefix: benchConfig.QUEUE_KEY_PREFIX, waitingLeaseMs: 24 * 3_600_000 });
+      const keys = roomKeys(concertId);
+      // The room the pollers stand in (its sale is the one configured above). A long lease so the
+      // filler fans are not swept while we measure; they are removed afterwards.
+      const room = createWaitingRoom({ redis, keyPrefix: roomPrefix(concertId), waitingLeaseMs: 24 * 3_600_000 });
       const before = await usedMemory(redis);
       let first = Infinity;
       let last = 0;
@@ -160,12 +164,12 @@ async function runAll(): Promise<ScenarioResult[]> {
           }
         }
         const bytesPerWaiter = ((await usedMemory(redis)) - before) / config.BENCH_GATEWAY_WAITING;
-        const pollLarge = await lineUp(1_000);
+        const pollLarge = await lineUp(1_000, concertId);
         entered.push(...pollLarge);
         const within = (small: ScenarioResult) => (large: ScenarioResult) => large.throughputPerSecond >= small.throughputPerSecond * 0.9;
         const size = config.BENCH_GATEWAY_WAITING.toLocaleString('en');
         results.push(
-          toResult(`queue-entry @${size}`, `within 10% of ${entry.throughputPerSecond.toFixed(0)}/s`, within(entry), await queueEntry(await signedIn(50_000), entered), [
+          toResult(`queue-entry @${size}`, `within 10% of ${entry.throughputPerSecond.toFixed(0)}/s`, within(entry), await queueEntry(concertId, await signedIn(50_000), entered), [
             `Redis memory per waiting fan: ${bytesPerWaiter.toFixed(1)} B (used_memory delta over ${size} fans; target <= 200 B)`,
           ]),
         );

@@ -2,7 +2,7 @@ import { loadConfig } from '@ticketing/config';
 import { z } from 'zod';
 import { benchConfig } from '../lib/bench-config';
 import { callApi, fanHeaders, inWaves, type Fan } from '../lib/fans';
-import { createBookableDate, createMeasurement, sleep, type Measurement } from '../lib/load';
+import { createMeasurement, createSaleConcert, sleep, type Measurement } from '../lib/load';
 import { latencySummary, type CeilingName, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 
 const config = loadConfig(
@@ -57,13 +57,13 @@ function row(name: string, target: string, targetMet: boolean, load: Measurement
 }
 
 /** Every fan tries one seat of the same 50-seat date, in waves of admitted fans; only 50 may win. */
-async function rush(scheduleId: string): Promise<ScenarioResult> {
+async function rush(concertId: string, scheduleId: string): Promise<ScenarioResult> {
   const load = createMeasurement();
   const statuses = new Map<number, number>();
   let winners = 0;
   let tried = 0;
   try {
-    const waves = await inWaves(config.BENCH_RUSH_USERS, async (fans) => {
+    const waves = await inWaves(concertId, config.BENCH_RUSH_USERS, async (fans) => {
       const won: Fan[] = [];
       const offset = tried;
       tried += fans.length;
@@ -92,7 +92,7 @@ async function rush(scheduleId: string): Promise<ScenarioResult> {
         { name: 'no 5xx', pass: load.totals.fiveXx === 0, detail: `${load.totals.fiveXx} × 5xx` },
       ],
       [
-        `ran in ${waves} waves of at most ${benchConfig.waveFans} admitted fans (MAX_ACTIVE_USERS=${benchConfig.MAX_ACTIVE_USERS}): the first wave fights for all 50 seats (${Math.round(benchConfig.waveFans / SEATS)} fans a seat), ` +
+        `ran in ${waves} waves of at most ${benchConfig.waveFans} admitted fans (the concert's sale: maxActive ${benchConfig.BENCH_MAX_ACTIVE}): the first wave fights for all 50 seats (${Math.round(benchConfig.waveFans / SEATS)} fans a seat), ` +
           'later waves meet seats already held; the winners keep their slots, the others leave; time and percentiles over the waves only, not the admissions between them',
       ],
     );
@@ -101,15 +101,13 @@ async function rush(scheduleId: string): Promise<ScenarioResult> {
   }
 }
 
-/** Each fan holds a distinct seat (dates of 50 seats enough for all), in waves. */
-async function spread(): Promise<ScenarioResult> {
-  const dates = await Promise.all(Array.from({ length: Math.ceil(config.BENCH_RUSH_USERS / SEATS) }, () => createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: SEATS, price: 99_000 })));
-  await sleep(2_000); // schedule.published reaches the reservation service
+/** Each fan holds a distinct seat (dates of 50 seats of the concert, enough for all), in waves. */
+async function spread(concertId: string, dates: string[]): Promise<ScenarioResult> {
   const load = createMeasurement();
   const statuses = new Map<number, number>();
   let tried = 0;
   try {
-    const waves = await inWaves(config.BENCH_RUSH_USERS, async (fans) => {
+    const waves = await inWaves(concertId, config.BENCH_RUSH_USERS, async (fans) => {
       const offset = tried;
       tried += fans.length;
       await holdOncePerFan(load, fans, (i) => ({ scheduleId: dates[Math.floor((offset + i) / SEATS)], seatNo: ((offset + i) % SEATS) + 1 }), (status) => countInto(statuses, status), 20);
@@ -149,9 +147,7 @@ async function listing(fans: Fan[], scheduleId: string): Promise<ScenarioResult>
 }
 
 /** Read-model lag: from a hold's 201 to the catalog's listing showing the seat HELD, 50 holds one at a time. */
-async function lag(fans: Fan[]): Promise<ScenarioResult> {
-  const lagDate = await createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: SEATS, price: 99_000 });
-  await sleep(2_000);
+async function lag(fans: Fan[], lagDate: string): Promise<ScenarioResult> {
   const lags: number[] = [];
   let missing = 0;
   for (let seatNo = 1; seatNo <= SEATS; seatNo++) {
@@ -191,7 +187,8 @@ async function lag(fans: Fan[]): Promise<ScenarioResult> {
 /**
  * The sale itself, through the gateway of the running stack: admitted fans rush one 50-seat date,
  * then hold seats spread over many dates, list seats, and the catalog's seat listing is timed to
- * show each hold (read-model lag). Fans are admitted in waves below MAX_ACTIVE_USERS and leave after.
+ * show each hold (read-model lag). One concert has every date; fans line up in its room and are
+ * admitted in waves below its sale's maxActive (BENCH_MAX_ACTIVE), and leave after.
  */
 export const scenario: Scenario = {
   name: 'seat-rush',
@@ -199,14 +196,17 @@ export const scenario: Scenario = {
   async run() {
     const parts = new Set(config.BENCH_SEAT_RUSH_PARTS);
     const results: ScenarioResult[] = [];
-    const rushDate = await createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: SEATS, price: 99_000 });
+    // Admitted fans hold seats of their concert only (WRONG_SALE otherwise): the rush date, the lag date and the spread's dates are one concert's.
+    const spreadDates = parts.has('spread') ? Math.ceil(config.BENCH_RUSH_USERS / SEATS) : 0;
+    const { concertId, scheduleIds } = await createSaleConcert(api, { adminKey: benchConfig.ADMIN_API_KEY, dates: 2 + spreadDates, seatCount: SEATS, price: 99_000, title: 'Seat rush' });
+    const [rushDate, lagDate, ...dates] = scheduleIds;
     await sleep(2_000); // schedule.published reaches the reservation service
-    if (parts.has('rush')) results.push(await rush(rushDate));
-    if (parts.has('spread')) results.push(await spread());
+    if (parts.has('rush')) results.push(await rush(concertId, rushDate));
+    if (parts.has('spread')) results.push(await spread(concertId, dates));
     if (parts.has('listing') || parts.has('lag')) {
-      await inWaves(Math.min(benchConfig.waveFans, config.BENCH_RUSH_USERS), async (fans) => {
+      await inWaves(concertId, Math.min(benchConfig.waveFans, config.BENCH_RUSH_USERS), async (fans) => {
         if (parts.has('listing')) results.push(await listing(fans, rushDate));
-        if (parts.has('lag')) results.push(await lag(fans));
+        if (parts.has('lag')) results.push(await lag(fans, lagDate));
       });
     }
     return results;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { benchConfig } from '../lib/bench-config';
 import { cpuDelta, cpuReport } from '../lib/cpu';
 import { readCpu } from '../lib/cpu-meter';
-import { callApi, leave, lineUp, roomCounts, signIn, type ApiAnswer, type Fan } from '../lib/fans';
+import { callApi, entryBody, leave, lineUp, roomCounts, signIn, type ApiAnswer, type Fan, type RoomCounts } from '../lib/fans';
 import { createBookableDate, inBatches, sleep } from '../lib/load';
 import { formatMs, latencySummary, processLabel, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 import { stackMemory } from '../lib/stack-memory';
@@ -50,7 +50,7 @@ const HOT_TABLES: Record<ServiceName, string[]> = {
 class Minute {
   readonly latencies = new Map<Kind, number[]>(KINDS.map((k) => [k, []]));
   readonly errors = new Map<string, number>();
-  /** Slots that ended while their fan was still shopping (ACTIVE_TTL), places that lapsed in line. */
+  /** Slots that ended while their fan was still shopping (the sale's activeMinutes), places that lapsed in line. */
   expired = 0;
   skipped = 0;
   error(what: string) {
@@ -134,7 +134,7 @@ export const scenario: Scenario = {
     const arrivals = config.BENCH_SOAK_ARRIVAL_RATE ?? config.BENCH_SOAK_HOLD_RATE;
     const payShare = config.BENCH_SOAK_HOLD_RATE > 0 ? Math.min(1, config.BENCH_SOAK_CHECKOUT_RATE / config.BENCH_SOAK_HOLD_RATE) : 0;
     const seats = Math.ceil(config.BENCH_SOAK_HOLD_RATE * (config.BENCH_SOAK_WARMUP_S + minutes * 60) * 1.2) + 100;
-    const scheduleId = await createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: seats, price: PRICE, title: 'Soak' });
+    const { concertId, scheduleId } = await createBookableDate(api, { adminKey: benchConfig.ADMIN_API_KEY, seatCount: seats, price: PRICE, title: 'Soak' });
     await sleep(2_000); // schedule.published reaches the reservation service
 
     /** Everyone the soak lined up and has not seen go (left, or paid: a payment ends the slot). */
@@ -186,9 +186,9 @@ export const scenario: Scenario = {
     const arrive = () =>
       start('entry', async () => {
         const session = await signIn();
-        const answer = await call('entry', [201], () => callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${session.session}` } }));
+        const answer = await call('entry', [201], () => callApi('/queue/tokens', { method: 'POST', headers: { authorization: `Bearer ${session.session}` }, body: entryBody(concertId) }));
         if (answer?.status !== 201) return;
-        const fan = { ...session, queueToken: answer.body.queueToken as string };
+        const fan = { ...session, concertId, queueToken: answer.body.queueToken as string };
         present.add(fan);
         waiting.push(fan);
       });
@@ -265,7 +265,7 @@ export const scenario: Scenario = {
     let stops: (() => void)[] = [];
     let finalPoll = '';
     try {
-      for (const fan of await lineUp(config.BENCH_SOAK_WAITING)) {
+      for (const fan of await lineUp(config.BENCH_SOAK_WAITING, concertId)) {
         present.add(fan);
         waiting.push(fan);
       }
@@ -289,7 +289,7 @@ export const scenario: Scenario = {
         before = after;
         const sample = { memory: await stackMemory(redis), tables: await tableCounts(dbs) };
         samples.push(sample);
-        rows.push(minuteRow(m, measured, cpu, sample, { waiting: waiting.length, admitted: admitted.length, toPay: toPay.length, room: await roomCounts(redis) }));
+        rows.push(minuteRow(m, measured, cpu, sample, { waiting: waiting.length, admitted: admitted.length, toPay: toPay.length, room: await roomCounts(redis, concertId) }));
         console.log(`  soak minute ${m}/${minutes}: ${rows.at(-1)!.throughputPerSecond.toFixed(0)}/s, p99 ${rows.at(-1)!.latencyMs.p99} ms, ${rows.at(-1)!.errors} errors`);
       }
     } finally {
@@ -311,7 +311,7 @@ export const scenario: Scenario = {
     last.checks = soakChecks(rows, samples);
     last.notes!.push(
       finalPoll,
-      `mix asked: ${config.BENCH_SOAK_STATUS_RATE} status polls/s over ${config.BENCH_SOAK_WAITING} fans lined up at the start, ${arrivals} arrivals/s, ${config.BENCH_SOAK_LISTING_RATE} seat listings/s by admitted fans, ${config.BENCH_SOAK_HOLD_RATE} holds/s, ${config.BENCH_SOAK_CHECKOUT_RATE} checkouts/s (charge + pay); the other holds are left to expire and their fans leave; MAX_ACTIVE_USERS=${benchConfig.MAX_ACTIVE_USERS}; ${config.BENCH_SOAK_WARMUP_S} s before the first row`,
+      `mix asked: ${config.BENCH_SOAK_STATUS_RATE} status polls/s over ${config.BENCH_SOAK_WAITING} fans lined up at the start, ${arrivals} arrivals/s, ${config.BENCH_SOAK_LISTING_RATE} seat listings/s by admitted fans, ${config.BENCH_SOAK_HOLD_RATE} holds/s, ${config.BENCH_SOAK_CHECKOUT_RATE} checkouts/s (charge + pay); the other holds are left to expire and their fans leave; the concert's sale: maxActive ${benchConfig.BENCH_MAX_ACTIVE}, activeMinutes ${benchConfig.BENCH_ACTIVE_MINUTES}, a rate that does not bind; ${config.BENCH_SOAK_WARMUP_S} s before the first row`,
       `rows by table, first → last minute (live rows from PostgreSQL's statistics, dead rows after the slash): ${tableGrowth(samples[0].tables, samples.at(-1)!.tables)}`,
       `retention as the bench reads it (set the same for the stack): outbox ${benchConfig.OUTBOX_RETENTION_MS / 1000} s, processed_messages ${benchConfig.PROCESSED_MESSAGES_RETENTION_MS / 1000} s, purged every ${benchConfig.MESSAGING_PURGE_INTERVAL_MS / 1000} s; a soak shorter than the retention sees these tables grow by the write rate`,
     );
@@ -324,7 +324,7 @@ function minuteRow(
   measured: Minute,
   cpu: Record<string, number>,
   { memory, tables }: { memory: Awaited<ReturnType<typeof stackMemory>>; tables: TableCounts },
-  pools: { waiting: number; admitted: number; toPay: number; room: { waiting: number; active: number } },
+  pools: { waiting: number; admitted: number; toPay: number; room: RoomCounts },
 ): ScenarioResult {
   const all = [...measured.latencies.values()].flat();
   const errors = [...measured.errors.values()].reduce((a, b) => a + b, 0);

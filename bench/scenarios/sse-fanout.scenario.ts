@@ -4,10 +4,11 @@ import http from 'node:http';
 import { z } from 'zod';
 import { benchConfig } from '../lib/bench-config';
 import { callApi, enter, leave, lineUp, signIn, type Fan } from '../lib/fans';
-import { createMeasurement, inBatches, sleep } from '../lib/load';
+import { createMeasurement, createSaleConcert, inBatches, sleep } from '../lib/load';
 import { latencySummary, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 import { rssBytes, servicePids } from '../lib/stack-memory';
 
+const { api } = benchConfig;
 const config = loadConfig(
   z.object({
     /** Streams to open on the one gateway process (capped by its and this process's open-file limits). */
@@ -106,8 +107,9 @@ export const scenario: Scenario = {
     const streams: Stream[] = [];
     const load = createMeasurement({ drainMs: 0 });
     try {
-      // Fill every free slot first, so each streaming fan waits in line and has a position to watch.
-      const holders = await lineUp(benchConfig.MAX_ACTIVE_USERS);
+      // A concert of its own; every slot of its sale filled first, so each streaming fan waits in line and has a position to watch.
+      const { concertId, sale } = await createSaleConcert(api, { adminKey: benchConfig.ADMIN_API_KEY, dates: 0, title: 'Event streams' });
+      const holders = await lineUp(sale.maxActive, concertId);
       everyone.push(...holders);
       await sleep(2_500);
       let holder: Fan | undefined;
@@ -117,7 +119,7 @@ export const scenario: Scenario = {
           break;
         }
       }
-      if (!holder) throw new Error('none of the fans lined up to fill the slots was admitted: the slots are held by others');
+      if (!holder) throw new Error('none of the fans lined up to fill the slots of the sale was admitted within 2.5 s: admission is not running');
       const rssBefore = rssBytes(pid);
       const heapBefore = await heapUsedBytes();
       let changedAt: number | undefined;
@@ -133,7 +135,7 @@ export const scenario: Scenario = {
         Array.from({ length: count }, (_, i) => i),
         500,
         async () => {
-          const fan = await enter(await signIn());
+          const fan = await enter(await signIn(), concertId);
           everyone.push(fan);
           const address = `127.0.0.${2 + (streams.length % config.BENCH_SSE_SOURCE_ADDRESSES)}`;
           streams.push(await openStream(fan, address, onEvent));

@@ -7,7 +7,7 @@ import { startSystem, type RunningSystem } from './system.harness';
 
 /**
  * Issue 5 item 3: a whole purchase through the gateway with all five services as real processes,
- * and the proof that it is one trace. One slot in the waiting room (MAX_ACTIVE_USERS=1), so the
+ * and the proof that it is one trace. One slot in the concert's sale (maxActive 1), so the
  * second fan waits until the first has paid.
  */
 

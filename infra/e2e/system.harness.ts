@@ -30,7 +30,7 @@ const HOST = '127.0.0.1';
 export const E2E_ADMIN_KEY = 'e2e-admin-key';
 
 export interface SystemOptions {
-  /** Extra environment per service, e.g. `{ reservation: { HOLD_TTL_SECONDS: '2' }, 'queue-gateway': { MAX_ACTIVE_USERS: '1' } }`. */
+  /** Extra environment per service, e.g. `{ reservation: { HOLD_TTL_SECONDS: '2' }, 'queue-gateway': { WAITING_LEASE_SECONDS: '5' } }`. */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Extra environment for every service (applied before the per-service one). */
   commonEnv?: Record<string, string>;

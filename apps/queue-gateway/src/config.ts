@@ -14,8 +14,6 @@ export const gatewaySettings = {
   SESSION_JWT_SECRET: secret('SESSION_JWT_SECRET'),
   QUEUE_JWT_SECRET: secret('QUEUE_JWT_SECRET'),
   SESSION_TTL_SECONDS: seconds(12 * 3600),
-  MAX_ACTIVE_USERS: z.coerce.number().int().min(1).max(1_000_000).default(500),
-  ACTIVE_TTL_SECONDS: seconds(300),
   WAITING_LEASE_SECONDS: seconds(60),
   ADMISSION_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** Rooms' keys are `{<prefix>:<concertId>}:…`, the index of rooms `<prefix>:sales`. */

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const opsServer = await startServer(ops, { port: config.GATEWAY_OPS_PORT, host: config.GATEWAY_OPS_HOST });
   const server = await startServer(app, { port: config.port, host: config.HOST });
   logger.info(
-    { port: server.port, host: config.HOST, opsPort: opsServer.port, opsHost: config.GATEWAY_OPS_HOST, maxActive: config.MAX_ACTIVE_USERS },
+    { port: server.port, host: config.HOST, opsPort: opsServer.port, opsHost: config.GATEWAY_OPS_HOST },
     `${SERVICE} listening (readiness and metrics on the ops port)`,
   );
 

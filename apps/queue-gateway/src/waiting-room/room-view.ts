@@ -154,7 +154,7 @@ export function createRoomView({ room, waitingLeaseMs, maxFans = 200_000, batchS
     if (!fan || fan.userId !== userId || !current) return undefined;
     const age = now() - fan.confirmedAt;
     if (fan.activeUntil !== undefined) {
-      // Admitted fans are few (MAX_ACTIVE_USERS); their slot ends on time or through the gone stream.
+      // Admitted fans are few (the sale's maxActive); their slot ends on time or through the gone stream.
       return fan.activeUntil > now() && age < confirmWithinMs ? { status: 'ACTIVE', activeUntil: fan.activeUntil } : undefined;
     }
     if (age >= confirmWithinMs) return undefined;

@@ -9,7 +9,7 @@ import { CHECKPOINT_GRIDS } from './room-snapshot';
  *   {p}:line     zset    member = the user id as 16 raw bytes, score = ticket + leaseCode / 2^21.
  *                        Ordered by ticket (position = ZRANK + 1). The fraction holds when the user was
  *                        last seen, so the waiting lease costs no extra key or entry: ~120-130 B per waiter.
- *   {p}:active   zset    member = user id bytes, score = active-until (ms). Small: at most MAX_ACTIVE_USERS.
+ *   {p}:active   zset    member = user id bytes, score = active-until (ms). Small: at most the sale's maxActive.
  *   {p}:tickets  hash    member = user id bytes → ticket of an active user (the line's score no longer has it).
  *   {p}:meta     hash    admission rate state and the lease sweep cursor.
  *   {p}:gone     stream  tickets that left the line or lost their slot by leave/expire (capped): gateways read
