@@ -130,7 +130,7 @@ describe('concert-catalog: admin, publishing and listings (real PostgreSQL and K
       ],
     });
 
-    const seats = await h.call(`/schedules/${open}/seats`, { as: { access: 'active', userId: randomUUID() } });
+    const seats = await h.call(`/schedules/${open}/seats`, { as: { access: 'active', userId: randomUUID(), sale: { concertId, ticket: 1 } } });
     expect(seats.status).toBe(200);
     expect(seats.body.scheduleId).toBe(open);
     expect(seats.body.concertId).toBe(concertId);

@@ -224,4 +224,50 @@ describe('concert-catalog: a sale per concert (real PostgreSQL and Kafka)', () =
     expect(await storedSale(concertId)).toMatchObject({ revision: 1, max_active: 7 });
     expect(await h.count('outbox')).toBe(outboxBefore);
   });
+
+  describe('admitted for one sale only: seats of a date', () => {
+    let concertA: string;
+    let concertB: string;
+    let scheduleOfA: string;
+    const fan = randomUUID();
+    const seats = (as: CallerIdentity | null, headers?: Record<string, string>) => h.call(`/schedules/${scheduleOfA}/seats`, { as, headers });
+    beforeAll(async () => {
+      concertA = await h.createConcert({ title: 'A' });
+      concertB = await h.createConcert({ title: 'B' });
+      scheduleOfA = await h.createSchedule(concertA, { seatCount: 5 });
+    });
+
+    it("lists them for a fan admitted to that concert's sale", async () => {
+      const res = await seats({ access: 'active', userId: fan, sale: { concertId: concertA, ticket: 3 } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ scheduleId: scheduleOfA, concertId: concertA });
+      expect(res.body.seats).toHaveLength(5);
+    });
+
+    it("refuses a fan admitted to another concert's sale with 403 WRONG_SALE, even one revalidating a tag it has", async () => {
+      const etag = (await seats({ access: 'active', userId: fan, sale: { concertId: concertA, ticket: 3 } })).headers.get('etag')!;
+      for (const headers of [undefined, { 'if-none-match': etag, 'cache-control': 'max-age=0' }]) {
+        const res = await seats({ access: 'active', userId: fan, sale: { concertId: concertB, ticket: 3 } }, headers);
+        expect(res.status).toBe(403);
+        expect(res.contentType).toContain('application/problem+json');
+        expect(res.body).toMatchObject({ code: 'WRONG_SALE', concertId: concertA, admittedFor: concertB });
+        expect(res.body.seats).toBeUndefined();
+        expect(res.headers.get('etag')).not.toBe(etag);
+      }
+    });
+
+    it('refuses an admission that names no sale with WRONG_SALE, and callers not admitted at all with FORBIDDEN', async () => {
+      const noSale = await seats({ access: 'active', userId: fan });
+      expect([noSale.status, noSale.body.code]).toEqual([403, 'WRONG_SALE']);
+      for (const as of [{ access: 'user' as const, userId: fan }, { access: 'public' as const }]) {
+        const res = await seats(as);
+        expect([res.status, res.body.code]).toEqual([403, 'FORBIDDEN']);
+      }
+    });
+
+    it('still answers an unknown date with 404, whatever the sale', async () => {
+      const res = await h.call(`/schedules/${randomUUID()}/seats`, { as: { access: 'active', userId: fan, sale: { concertId: concertB, ticket: 1 } } });
+      expect([res.status, res.body.code]).toEqual([404, 'NOT_FOUND']);
+    });
+  });
 });

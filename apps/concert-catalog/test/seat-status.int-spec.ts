@@ -81,7 +81,7 @@ describe('concert-catalog: seat status read model (real PostgreSQL and Kafka)', 
     // Each event applied exactly once; every other arrival was recognised as a duplicate.
     expect(appliedIds().sort()).toEqual(history.map((d) => d.envelope.id).sort());
 
-    const seats = await h.call(`/schedules/${scheduleId}/seats`, { as: { access: 'active', userId: randomUUID() } });
+    const seats = await h.call(`/schedules/${scheduleId}/seats`, { as: { access: 'active', userId: randomUUID(), sale: { concertId, ticket: 1 } } });
     expect((seats.body.seats as { seatNo: number; status: Status }[]).map((s) => [s.seatNo, s.status])).toEqual(
       Array.from({ length: seatCount }, (_, i) => [i + 1, truth[i + 1].status]),
     );
@@ -133,7 +133,7 @@ describe('concert-catalog: seat status read model (real PostgreSQL and Kafka)', 
   it('a listing shows every applied change at once; an unchanged one answers its ETag with 304', async () => {
     const concertId = await h.createConcert();
     const scheduleId = await h.createSchedule(concertId, { seatCount: 4 });
-    const as = { access: 'active' as const, userId: randomUUID() };
+    const as = { access: 'active' as const, userId: randomUUID(), sale: { concertId, ticket: 1 } };
     const list = () => h.call(`/schedules/${scheduleId}/seats`, { as });
     // fetch would add `cache-control: no-cache` to a conditional request (which forbids a 304) unless told otherwise.
     const revalidate = (tag: string) => h.call(`/schedules/${scheduleId}/seats`, { as, headers: { 'if-none-match': tag, 'cache-control': 'max-age=0' } });

@@ -28,13 +28,31 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-/** One HTTP call signed as the gateway would sign it for `userId` (no `userId` = no credentials). */
+/** The concert of every hold the harness announces unless told otherwise, and the sale `active` calls are admitted to by default. */
+export const HARNESS_CONCERT = '0192f7a0-0000-7000-8000-00000000c0c1';
+/** The queue ticket of that default admission. */
+export const HARNESS_TICKET = 41;
+
+/**
+ * One HTTP call signed as the gateway would sign it for `userId` (no `userId` = no credentials). An
+ * `active` call is admitted to `sale` (default: the harness concert's, ticket HARNESS_TICKET; null = no sale named).
+ */
 export async function call(
   baseUrl: string,
-  { method = 'GET', path: p, userId, access = 'active', body, key, rawBody }: { method?: string; path: string; userId?: string; access?: 'user' | 'active'; body?: unknown; key?: string; rawBody?: string },
+  {
+    method = 'GET',
+    path: p,
+    userId,
+    access = 'active',
+    sale,
+    body,
+    key,
+    rawBody,
+  }: { method?: string; path: string; userId?: string; access?: 'user' | 'active'; sale?: { concertId: string; ticket: number } | null; body?: unknown; key?: string; rawBody?: string },
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
-  if (userId) headers['x-internal-auth'] = await internalAuth.sign({ userId, access });
+  const admittedTo = sale === undefined ? (access === 'active' ? { concertId: HARNESS_CONCERT, ticket: HARNESS_TICKET } : undefined) : (sale ?? undefined);
+  if (userId) headers['x-internal-auth'] = await internalAuth.sign({ userId, access, ...(admittedTo ? { sale: admittedTo } : {}) });
   if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
   if (key !== undefined) headers['idempotency-key'] = key;
   const res = await fetch(`${baseUrl}${p}`, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
@@ -214,9 +232,15 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
     startInstance,
     publish,
 
-    /** A live hold of `userId`, announced as the reservation service would (`reservation.held`). */
-    /** Publishes reservation.held as the reservation service would (its id a version 7 uuid, as that service mints them). */
-    async hold(userId: string, { price = 120_000, ttlMs = 300_000, reservationId = newId() } = {}): Promise<string> {
+    /**
+     * A live hold of `userId`: publishes reservation.held as the reservation service would (its id a
+     * version 7 uuid, as that service mints them), on a date of `concertId` (null: a hold announced
+     * before sales existed, without one).
+     */
+    async hold(
+      userId: string,
+      { price = 120_000, ttlMs = 300_000, reservationId = newId(), concertId = HARNESS_CONCERT }: { price?: number; ttlMs?: number; reservationId?: string; concertId?: string | null } = {},
+    ): Promise<string> {
       const scheduleId = randomUUID();
       const seatNo = 1 + Math.floor(Math.random() * 50);
       holds.set(reservationId, { scheduleId, seatNo, seatVersion: 1 });
@@ -228,6 +252,7 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
         seatVersion: 1,
         price,
         holdExpiresAt: new Date(Date.now() + ttlMs).toISOString(),
+        ...(concertId ? { concertId } : {}),
       });
       return reservationId;
     },

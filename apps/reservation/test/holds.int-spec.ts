@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { call, createReservationHarness, hold, type ReservationHarness } from './reservation.harness';
+import { call, createReservationHarness, hold, HARNESS_CONCERT, type ReservationHarness } from './reservation.harness';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PROBLEM = /^application\/problem\+json/;
@@ -29,7 +29,7 @@ describe('seat holds (real PostgreSQL, two instances)', () => {
     expect(held).toEqual([
       expect.objectContaining({
         key: `${scheduleId}:7`,
-        payload: { reservationId: res.body.reservationId, scheduleId, seatNo: 7, userId, seatVersion: 2, price: 88_000, holdExpiresAt: res.body.holdExpiresAt },
+        payload: { reservationId: res.body.reservationId, scheduleId, seatNo: 7, userId, seatVersion: 2, price: 88_000, holdExpiresAt: res.body.holdExpiresAt, concertId: HARNESS_CONCERT },
       }),
     ]);
   });

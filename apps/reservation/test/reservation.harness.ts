@@ -20,13 +20,28 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-/** One HTTP call signed as the gateway would sign it for `userId` (no `userId` = no credentials at all). */
+/** The concert of every schedule the harness publishes unless told otherwise, and the sale `active` calls are admitted to by default. */
+export const HARNESS_CONCERT = '0192f7a0-0000-7000-8000-00000000c0c0';
+
+/**
+ * One HTTP call signed as the gateway would sign it for `userId` (no `userId` = no credentials at
+ * all). An `active` call is admitted to `sale` (default: the harness concert's; null = no sale named).
+ */
 export async function call(
   baseUrl: string,
-  { method = 'GET', path: p = '/api/v1/reservations', userId, access = 'active', body, rawBody }: { method?: string; path?: string; userId?: string; access?: 'user' | 'active'; body?: unknown; rawBody?: string } = {},
+  {
+    method = 'GET',
+    path: p = '/api/v1/reservations',
+    userId,
+    access = 'active',
+    sale,
+    body,
+    rawBody,
+  }: { method?: string; path?: string; userId?: string; access?: 'user' | 'active'; sale?: { concertId: string; ticket: number } | null; body?: unknown; rawBody?: string } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
-  if (userId) headers['x-internal-auth'] = await internalAuth.sign({ userId, access });
+  const admittedTo = sale === undefined ? (access === 'active' ? { concertId: HARNESS_CONCERT, ticket: 1 } : undefined) : (sale ?? undefined);
+  if (userId) headers['x-internal-auth'] = await internalAuth.sign({ userId, access, ...(admittedTo ? { sale: admittedTo } : {}) });
   if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${baseUrl}${p}`, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
   const text = await res.text();
@@ -77,9 +92,9 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
     database,
 
     /** Applies `schedule.published` as the consumer would (the Kafka path has its own test). */
-    async publishSchedule({ seats = 50, price = 100_000, seatNos, opensInMs = -60_000, closesInMs = 86_400_000 }: { seats?: number; price?: number; seatNos?: number[]; opensInMs?: number; closesInMs?: number } = {}) {
+    async publishSchedule(options: SchedulePlan = {}) {
       const scheduleId = randomUUID();
-      const event = encodeEvent({ type: 'schedule.published', key: scheduleId, payload: schedulePublished(scheduleId, { seats, price, seatNos, opensInMs, closesInMs }) });
+      const event = encodeEvent({ type: 'schedule.published', key: scheduleId, payload: schedulePublished(scheduleId, options) });
       await db.transaction((trx) => onSchedulePublished(event, { trx, ...ctx }));
       return scheduleId;
     },
@@ -123,15 +138,25 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
 
 export type ReservationHarness = Awaited<ReturnType<typeof createReservationHarness>>;
 
+export interface SchedulePlan {
+  seats?: number;
+  price?: number;
+  seatNos?: number[];
+  opensInMs?: number;
+  closesInMs?: number;
+  /** Default: the harness concert. */
+  concertId?: string;
+}
+
 /** A `schedule.published` payload with seats 1..`seats` (or exactly `seatNos`). */
 export function schedulePublished(
   scheduleId: string,
-  { seats = 50, price = 100_000, seatNos, opensInMs = -60_000, closesInMs = 86_400_000 }: { seats?: number; price?: number; seatNos?: number[]; opensInMs?: number; closesInMs?: number } = {},
+  { seats = 50, price = 100_000, seatNos, opensInMs = -60_000, closesInMs = 86_400_000, concertId = HARNESS_CONCERT }: SchedulePlan = {},
 ): NewEvent<'schedule.published'>['payload'] {
   const now = Date.now();
   return {
     scheduleId,
-    concertId: randomUUID(),
+    concertId,
     startsAt: new Date(now + 2 * 86_400_000).toISOString(),
     bookingOpensAt: new Date(now + opensInMs).toISOString(),
     bookingClosesAt: new Date(now + closesInMs).toISOString(),

@@ -6,3 +6,4 @@ export * from './problem';
 export * from './server';
 export * from './idempotency';
 export * from './paging';
+export * from './sale-admission';

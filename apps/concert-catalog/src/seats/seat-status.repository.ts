@@ -25,6 +25,8 @@ export interface SeatStatusRepository {
    * Returns false when it was stale or the seat is unknown.
    */
   apply(trx: Transaction, fact: SeatFact): Promise<boolean>;
+  /** The concert a schedule belongs to (never changes once published), or undefined for an unknown schedule. */
+  concertOf(scheduleId: string): Promise<string | undefined>;
   /** The schedule's seats in order with status and price, or undefined for an unknown schedule. */
   listSeats(scheduleId: string): Promise<SeatListing | undefined>;
 }
@@ -89,6 +91,10 @@ export function createSeatStatusRepository(db: Database): SeatStatusRepository {
         .where({ schedule_id: scheduleId, seat_no: seatNo })
         .andWhere('version', '<', version);
       return updated > 0;
+    },
+
+    async concertOf(scheduleId) {
+      return (plans.get(scheduleId) ?? (await loadPlan(scheduleId)))?.concertId;
     },
 
     async listSeats(scheduleId) {

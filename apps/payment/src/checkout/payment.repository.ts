@@ -12,6 +12,9 @@ export interface PaymentRow {
   idempotency_key: string;
   trace_context: Record<string, string>;
   correlation_id: string;
+  /** The sale (concert) and queue ticket of the payer's admission, for `payment.completed`; null on payments from before sales. */
+  sale_concert_id: string | null;
+  queue_ticket: number | null;
   step_started_at: Date;
   next_retry_at: Date | null;
   step_attempts: number;
@@ -20,7 +23,8 @@ export interface PaymentRow {
   finished_at: Date | null;
 }
 
-export type NewPayment = Pick<PaymentRow, 'id' | 'user_id' | 'reservation_id' | 'amount' | 'idempotency_key' | 'trace_context' | 'correlation_id'>;
+export type NewPayment = Pick<PaymentRow, 'id' | 'user_id' | 'reservation_id' | 'amount' | 'idempotency_key' | 'trace_context' | 'correlation_id'> &
+  Partial<Pick<PaymentRow, 'sale_concert_id' | 'queue_ticket'>>;
 
 const UNIQUE_VIOLATION = '23505';
 

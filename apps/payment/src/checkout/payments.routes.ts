@@ -24,7 +24,7 @@ export function createPaymentsRouter(deps: StartPaymentDeps & { db: Knex }): Rou
     const userId = callerId(req, { admitted: true });
     const { reservationId } = parseOrThrow(createPaymentRequest, req.body);
     const idempotencyKey = readIdempotencyKey(req);
-    const answer = await startPayment({ userId, reservationId, idempotencyKey, fingerprint: requestFingerprint('POST', '/api/v1/payments', { reservationId }) });
+    const answer = await startPayment({ userId, caller: req.caller!, reservationId, idempotencyKey, fingerprint: requestFingerprint('POST', '/api/v1/payments', { reservationId }) });
     if ('location' in answer && answer.location) res.location(answer.location);
     if (answer.status < 400) {
       res.status(answer.status).json(answer.body);

@@ -18,7 +18,18 @@ export function sagaMessage(kind: SagaCommand | SagaOutcomeEvent, p: PaymentRow,
     case 'reservation.confirm-requested':
       return { ...base, type: kind, payload: { paymentId: p.id, reservationId: p.reservation_id, userId: p.user_id } };
     case 'payment.completed':
-      return { ...base, type: kind, payload: { paymentId: p.id, userId: p.user_id, reservationId: p.reservation_id, amount: p.amount } };
+      return {
+        ...base,
+        type: kind,
+        payload: {
+          paymentId: p.id,
+          userId: p.user_id,
+          reservationId: p.reservation_id,
+          amount: p.amount,
+          // The admission this payment used: the gateway frees exactly that slot.
+          ...(p.sale_concert_id && p.queue_ticket ? { concertId: p.sale_concert_id, queueTicket: p.queue_ticket } : {}),
+        },
+      };
     case 'payment.failed':
       return { ...base, type: kind, payload: { paymentId: p.id, userId: p.user_id, reservationId: p.reservation_id, reason: failureReason(p) } };
   }

@@ -1,7 +1,7 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { PaymentView } from '@ticketing/contracts';
 import { idTime, newId } from '@ticketing/db';
-import { ProblemError, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
+import { assertAdmittedFor, ProblemError, type CallerIdentity, type IdempotencyStore, type StoredAnswer } from '@ticketing/http';
 import type { OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
 import type { HoldArrivals } from '../holds/hold-arrivals';
@@ -27,6 +27,8 @@ export interface StartPaymentDeps {
 
 export interface StartPaymentRequest {
   userId: string;
+  /** The caller as the gateway signed it: the sale it was admitted to must be the hold's concert's. */
+  caller: CallerIdentity;
   reservationId: string;
   idempotencyKey: string;
   fingerprint: string;
@@ -129,6 +131,8 @@ export function createStartPaymentHandler(deps: StartPaymentDeps) {
     }
     // Someone else's hold is indistinguishable from a missing one.
     if (!hold || hold.user_id !== req.userId) throw new ProblemError('NOT_FOUND', `reservation ${req.reservationId} does not exist`);
+    // Paying for a seat of another concert than the admitted sale's: refused before anything is written.
+    assertAdmittedFor(req.caller, hold.concert_id);
     if (hold.status === 'CANCELLED' || hold.status === 'EXPIRED' || (hold.status === 'HELD' && hold.hold_expires_at.getTime() <= Date.now())) {
       throw new ProblemError('HOLD_EXPIRED', `reservation ${req.reservationId} is no longer held; hold the seat again`, { reservationStatus: hold.status === 'HELD' ? 'EXPIRED' : hold.status });
     }
@@ -139,7 +143,17 @@ export function createStartPaymentHandler(deps: StartPaymentDeps) {
       const row = await db.transaction(async (trx) => {
         const created = await payments.insert(
           trx,
-          { id, user_id: req.userId, reservation_id: req.reservationId, amount: hold.price, idempotency_key: req.idempotencyKey, trace_context: traceContext, correlation_id: id },
+          {
+            id,
+            user_id: req.userId,
+            reservation_id: req.reservationId,
+            amount: hold.price,
+            idempotency_key: req.idempotencyKey,
+            trace_context: traceContext,
+            correlation_id: id,
+            sale_concert_id: req.caller.sale?.concertId ?? null,
+            queue_ticket: req.caller.sale?.ticket ?? null,
+          },
           deps.stepTimeoutMs,
         );
         await attach(trx, id);

@@ -11,6 +11,8 @@ export interface PayableHoldRow {
   hold_expires_at: Date;
   status: PayableHoldStatus;
   seat_version: number;
+  /** The concert of the hold's date; null for holds announced before sales existed. */
+  concert_id: string | null;
 }
 
 /**
@@ -22,12 +24,12 @@ export interface PayableHoldRow {
 export const payableHoldRepository = {
   async recordHeld(trx: Knex.Transaction, hold: Omit<PayableHoldRow, 'status'>): Promise<void> {
     await trx.raw(
-      `insert into payable_holds (reservation_id, user_id, schedule_id, seat_no, price, hold_expires_at, status, seat_version)
-       values (?, ?, ?, ?, ?, ?, 'HELD', ?)
+      `insert into payable_holds (reservation_id, user_id, schedule_id, seat_no, price, hold_expires_at, status, seat_version, concert_id)
+       values (?, ?, ?, ?, ?, ?, 'HELD', ?, ?)
        on conflict (reservation_id) do update
          set status = 'HELD', hold_expires_at = excluded.hold_expires_at, seat_version = excluded.seat_version, updated_at = now()
        where payable_holds.seat_version < excluded.seat_version`,
-      [hold.reservation_id, hold.user_id, hold.schedule_id, hold.seat_no, hold.price, hold.hold_expires_at, hold.seat_version],
+      [hold.reservation_id, hold.user_id, hold.schedule_id, hold.seat_no, hold.price, hold.hold_expires_at, hold.seat_version, hold.concert_id],
     );
   },
 

@@ -14,6 +14,7 @@ export function payableHoldHandlers(arrivals?: Pick<HoldArrivals, 'arrived'>): E
         price: p.price,
         hold_expires_at: new Date(p.holdExpiresAt),
         seat_version: p.seatVersion,
+        concert_id: p.concertId ?? null,
       });
       if (arrivals) trx.executionPromise.then(() => arrivals.arrived(p.reservationId), () => undefined);
     },

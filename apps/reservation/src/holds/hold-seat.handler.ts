@@ -1,6 +1,6 @@
 import type { HoldSeatRequest, HoldSeatResponse } from '@ticketing/contracts';
 import { newId } from '@ticketing/db';
-import { ProblemError } from '@ticketing/http';
+import { assertAdmittedFor, ProblemError, type CallerIdentity } from '@ticketing/http';
 import type { NewEvent, OutboxWriter } from '@ticketing/messaging';
 import type { Knex } from 'knex';
 import { holdRefusal, seatKey } from './reservation.domain';
@@ -21,9 +21,14 @@ class HoldRefused extends Error {
   }
 }
 
+/** The caller as the gateway signed it, with its user id (the route checked there is one). */
+export type SignedInCaller = CallerIdentity & { userId: string };
+
 /**
  * Holds a seat for the caller: one conditional, versioned write on the seat row, the reservation,
- * the per-user slot and `reservation.held` in one transaction. Any refusal rolls it all back.
+ * the per-user slot and `reservation.held` (with the date's concert) in one transaction. Any refusal
+ * rolls it all back. The write also requires the date to belong to the concert whose sale admitted
+ * the caller, so a fan admitted for another concert changes nothing and gets 403 WRONG_SALE.
  *
  * The common case (an AVAILABLE seat) is one statement plus the outbox row: BEGIN, hold, outbox,
  * COMMIT; a refusal is BEGIN, hold, ROLLBACK. Only a hold past its deadline that no sweeper has
@@ -33,12 +38,13 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
   const limitReached = () =>
     new ProblemError('HOLD_LIMIT_REACHED', `you already hold ${holdLimit} seats on this schedule; pay for or cancel one first`, { limit: holdLimit });
 
-  return async function holdSeat(userId: string, { scheduleId, seatNo }: HoldSeatRequest): Promise<HoldSeatResponse> {
+  return async function holdSeat(caller: SignedInCaller, { scheduleId, seatNo }: HoldSeatRequest): Promise<HoldSeatResponse> {
+    const { userId } = caller;
     const reservationId = newId();
     try {
       return await db.transaction(async (trx) => {
         const key = seatKey(scheduleId, seatNo);
-        const attempt = await seats.holdAvailable(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds, holdLimit });
+        const attempt = await seats.holdAvailable(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds, holdLimit, concertId: caller.sale?.concertId ?? null });
         if (attempt.outcome === 'HOLD_LIMIT_REACHED') throw limitReached();
         if (attempt.outcome === 'REFUSED') throw new HoldRefused(attempt);
         if (attempt.outcome === 'HELD') {
@@ -47,12 +53,14 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
           await outbox.append(trx, {
             type: 'reservation.held',
             key,
-            payload: { reservationId, scheduleId, seatNo, userId, seatVersion: seat.version, price: seat.price, holdExpiresAt },
+            payload: { reservationId, scheduleId, seatNo, userId, seatVersion: seat.version, price: seat.price, holdExpiresAt, concertId: seat.concertId },
           } satisfies NewEvent<'reservation.held'>);
           return { reservationId, status: 'HELD' as const, holdExpiresAt, price: seat.price };
         }
 
-        // LAPSED_HOLD: the seat is still HELD past its deadline; take it over if that is still so.
+        // LAPSED_HOLD: the seat is still HELD past its deadline; take it over if that is still so,
+        // and only for a caller admitted to this date's concert (the first statement did not look).
+        assertAdmittedFor(caller, attempt.concertId);
         const seat = await seats.hold(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds });
         if (!seat) throw new HoldRefused();
         const events: NewEvent[] = [];
@@ -77,7 +85,7 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
         events.push({
           type: 'reservation.held',
           key,
-          payload: { reservationId, scheduleId, seatNo, userId, seatVersion: seat.version, price: seat.price, holdExpiresAt },
+          payload: { reservationId, scheduleId, seatNo, userId, seatVersion: seat.version, price: seat.price, holdExpiresAt, concertId: attempt.concertId },
         } satisfies NewEvent<'reservation.held'>);
         await outbox.append(trx, ...events);
         return { reservationId, status: 'HELD' as const, holdExpiresAt, price: seat.price };
@@ -85,6 +93,8 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
     } catch (error) {
       if (!(error instanceof HoldRefused)) throw error;
       const { schedule, seatExists } = error.seen ?? (await seats.describe(db, scheduleId, seatNo));
+      // A date of another concert than the admitted sale's is refused before anything else is told about it.
+      if (schedule) assertAdmittedFor(caller, schedule.concertId);
       switch (holdRefusal(schedule, seatExists, seatNo, new Date())) {
         case 'SCHEDULE_NOT_FOUND':
           throw new ProblemError('NOT_FOUND', `schedule ${scheduleId} does not exist`);

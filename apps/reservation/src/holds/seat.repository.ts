@@ -24,12 +24,13 @@ export interface ReservationRow {
 
 /** What the one-statement hold did; `REFUSED` carries what the schedule and seat looked like, to name the refusal. */
 export type HoldAttempt =
-  | { outcome: 'HELD'; seat: SeatChange & { holdExpiresAt: Date } }
+  | { outcome: 'HELD'; seat: SeatChange & { holdExpiresAt: Date; concertId: string } }
   | { outcome: 'HOLD_LIMIT_REACHED' }
-  | { outcome: 'LAPSED_HOLD' }
+  /** `concertId`: the schedule's concert, which the caller must be admitted for before taking the seat over. */
+  | { outcome: 'LAPSED_HOLD'; concertId: string }
   | {
       outcome: 'REFUSED';
-      schedule: { seatCount: number; bookingOpensAt: Date; bookingClosesAt: Date } | undefined;
+      schedule: { seatCount: number; bookingOpensAt: Date; bookingClosesAt: Date; concertId: string } | undefined;
       seatExists: boolean;
     };
 
@@ -48,7 +49,8 @@ const toChange = (r: { schedule_id: string; seat_no: number; version: number; pr
 export const seatRepository = {
   /**
    * The common hold in one statement (one round trip): AVAILABLE → HELD by `userId` inside the booking
-   * window (the conditional, versioned write), then the user's hold slot (`n < limit`) and the HELD
+   * window, on a schedule of the concert the caller was admitted for (`concertId`; null = none, which
+   * matches nothing) (the conditional, versioned write), then the user's hold slot (`n < limit`) and the HELD
    * reservation. An AVAILABLE seat has no live reservation (whatever freed it finished that one in the
    * same transaction), so the insert cannot meet the previous holder's row. A seat still HELD past its
    * deadline is left alone here: the caller takes it over with `hold`.
@@ -58,12 +60,12 @@ export const seatRepository = {
    */
   async holdAvailable(
     trx: Knex.Transaction,
-    a: { scheduleId: string; seatNo: number; userId: string; reservationId: string; holdTtlSeconds: number; holdLimit: number },
+    a: { scheduleId: string; seatNo: number; userId: string; reservationId: string; holdTtlSeconds: number; holdLimit: number; concertId: string | null },
   ): Promise<HoldAttempt> {
     const { rows } = await trx.raw(
       `with sched as (
-         select seat_count, booking_opens_at, booking_closes_at,
-                now() >= booking_opens_at and now() < booking_closes_at as open
+         select seat_count, booking_opens_at, booking_closes_at, concert_id,
+                now() >= booking_opens_at and now() < booking_closes_at and concert_id = :concertId as open
            from schedules where id = :scheduleId
        ),
        held as (
@@ -88,7 +90,7 @@ export const seatRepository = {
        )
        select held.version, held.price, held.hold_expires_at,
               exists (select 1 from reservation) as slot_taken,
-              sched.seat_count, sched.booking_opens_at, sched.booking_closes_at,
+              sched.seat_count, sched.booking_opens_at, sched.booking_closes_at, sched.concert_id,
               seat.seat_no is not null as seat_exists,
               coalesce(seat.status = 'HELD' and seat.hold_expires_at <= now(), false) as lapsed_hold
          from (select 1) one
@@ -99,16 +101,16 @@ export const seatRepository = {
     );
     const r = rows[0];
     if (r.version !== null) {
-      const seat = { scheduleId: a.scheduleId, seatNo: a.seatNo, version: r.version as number, price: r.price as number, holdExpiresAt: r.hold_expires_at as Date };
+      const seat = { scheduleId: a.scheduleId, seatNo: a.seatNo, version: r.version as number, price: r.price as number, holdExpiresAt: r.hold_expires_at as Date, concertId: r.concert_id as string };
       return r.slot_taken ? { outcome: 'HELD', seat } : { outcome: 'HOLD_LIMIT_REACHED' };
     }
-    if (r.lapsed_hold) return { outcome: 'LAPSED_HOLD' };
+    if (r.lapsed_hold) return { outcome: 'LAPSED_HOLD', concertId: r.concert_id as string };
     return {
       outcome: 'REFUSED',
       schedule:
         r.seat_count === null
           ? undefined
-          : { seatCount: r.seat_count as number, bookingOpensAt: r.booking_opens_at as Date, bookingClosesAt: r.booking_closes_at as Date },
+          : { seatCount: r.seat_count as number, bookingOpensAt: r.booking_opens_at as Date, bookingClosesAt: r.booking_closes_at as Date, concertId: r.concert_id as string },
       seatExists: r.seat_exists as boolean,
     };
   },
@@ -133,11 +135,15 @@ export const seatRepository = {
     return row ? { ...toChange(row), holdExpiresAt: row.hold_expires_at as Date } : undefined;
   },
 
-  /** HELD by `userId`, not expired → AVAILABLE; the hold's seat, or nothing. */
-  async release(trx: Knex.Transaction, a: { reservationId: string; userId: string }): Promise<SeatChange | undefined> {
+  /**
+   * HELD by `userId`, not expired, on a schedule of the concert the caller was admitted for
+   * (`concertId`; null matches nothing) → AVAILABLE; the hold's seat, or nothing.
+   */
+  async release(trx: Knex.Transaction, a: { reservationId: string; userId: string; concertId: string | null }): Promise<SeatChange | undefined> {
     const { rows } = await trx.raw(
       `update seats set status = 'AVAILABLE', reservation_id = null, holder_user_id = null, hold_expires_at = null, version = version + 1
         where reservation_id = :reservationId and holder_user_id = :userId and status = 'HELD' and hold_expires_at > now()
+          and exists (select 1 from schedules sc where sc.id = seats.schedule_id and sc.concert_id = :concertId)
         returning schedule_id, seat_no, version, price`,
       a,
     );
@@ -196,10 +202,15 @@ export const seatRepository = {
 
   /** For naming a refused hold only (never to decide a write). */
   async describe(db: Knex, scheduleId: string, seatNo: number) {
-    const schedule = await db('schedules').where({ id: scheduleId }).first('seat_count', 'booking_opens_at', 'booking_closes_at');
+    const schedule = await db('schedules').where({ id: scheduleId }).first('seat_count', 'booking_opens_at', 'booking_closes_at', 'concert_id');
     const seat = schedule ? await db('seats').where({ schedule_id: scheduleId, seat_no: seatNo }).first('seat_no') : undefined;
     return {
-      schedule: schedule && { seatCount: schedule.seat_count as number, bookingOpensAt: schedule.booking_opens_at as Date, bookingClosesAt: schedule.booking_closes_at as Date },
+      schedule: schedule && {
+        seatCount: schedule.seat_count as number,
+        bookingOpensAt: schedule.booking_opens_at as Date,
+        bookingClosesAt: schedule.booking_closes_at as Date,
+        concertId: schedule.concert_id as string,
+      },
       seatExists: Boolean(seat),
     };
   },
@@ -241,6 +252,11 @@ export const reservationRepository = {
 
   find(db: Knex, id: string): Promise<ReservationRow | undefined> {
     return db('reservations').where({ id }).first();
+  },
+
+  /** The reservation with the concert of its schedule (to name a refused cancel). */
+  findWithConcert(db: Knex, id: string): Promise<(ReservationRow & { concert_id: string }) | undefined> {
+    return db('reservations as r').join('schedules as s', 's.id', 'r.schedule_id').where('r.id', id).first('r.*', 's.concert_id');
   },
 
   /**
