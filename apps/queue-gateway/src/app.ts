@@ -41,6 +41,8 @@ export interface AppDeps {
   adminKey: string;
   upstreams: ForwardingDeps['upstreams'];
   upstreamTimeoutMs: number;
+  /** Largest request body, on the gateway's own routes and forwarded ones (413 beyond; default 16 KiB). */
+  bodyLimitBytes?: number;
   /** The fan web app's build (apps/web/dist), served at `/`; default: that folder of this repository. */
   webRoot?: string;
 }
@@ -96,10 +98,11 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       logger: deps.logger,
       metrics: deps.metrics,
       readiness: deps.readiness,
+      bodyLimit: deps.bodyLimitBytes,
       mountFirst: (app) => app.use(queueStatusRoutes({ requireAccess, room: rooms.room, streams })),
-      // Forwarded requests stream their bodies to the owning service untouched.
+      // Forwarded requests are read whole (raw, bounded) before the owning service is called.
       mountBeforeBodyParsing: (app) =>
-        app.use(forwardingRoutes({ upstreams: deps.upstreams, requireAccess, internalAuth: deps.internalAuth, timeoutMs: deps.upstreamTimeoutMs, logger: deps.logger })),
+        app.use(forwardingRoutes({ upstreams: deps.upstreams, requireAccess, internalAuth: deps.internalAuth, timeoutMs: deps.upstreamTimeoutMs, bodyLimitBytes: deps.bodyLimitBytes, logger: deps.logger })),
     },
     (app) => {
       app.get('/api/docs/openapi.json', (_req, res) => res.json(openApi));

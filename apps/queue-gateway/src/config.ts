@@ -1,4 +1,5 @@
 import { GATEWAY_OPS, loadServiceConfig } from '@ticketing/config';
+import type { ServerLimits } from '@ticketing/http';
 import { z } from 'zod';
 
 const seconds = (fallback: number, max = 86_400) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -31,7 +32,21 @@ export const gatewaySettings = {
   RESERVATION_URL: z.string().url().default('http://127.0.0.1:3002'),
   WALLET_URL: z.string().url().default('http://127.0.0.1:3003'),
   PAYMENT_URL: z.string().url().default('http://127.0.0.1:3004'),
+  /** A forwarded call's whole time, from the gateway's side: 504 after it. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** The request line and headers must arrive within this (408 after). */
+  GATEWAY_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(300_000).default(10_000),
+  /** The whole request, headers and body, must arrive within this (408 after); answers may take longer. */
+  GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(300_000).default(15_000),
+  /** Largest request body (413 beyond); forwarded bodies are read whole before a service is called. */
+  GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(10 * 1024 * 1024).default(16 * 1024),
+  /** Open sockets per client address on the public port (0 = no cap). */
+  GATEWAY_MAX_SOCKETS_PER_CLIENT: z.coerce.number().int().min(0).max(100_000).default(128),
+  /** Addresses the socket cap skips: a proxy or load balancer in front (which hides client addresses), local load generators. */
+  GATEWAY_UNCAPPED_CLIENTS: z
+    .string()
+    .default('127.0.0.1,::1')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
   /** Readiness, health details and metrics are served here only, never on the public port (0 = any free port). */
   [GATEWAY_OPS.portVar]: z.coerce.number().int().min(0).max(65535).default(GATEWAY_OPS.port),
   /** Where the operations port listens: loopback unless a scraper elsewhere needs it (containers). */
@@ -44,6 +59,17 @@ export const gatewaySettings = {
  */
 export function loadGatewayConfig(env?: NodeJS.ProcessEnv) {
   return loadServiceConfig('queue-gateway', gatewaySettings, env, { secrets: ['ADMIN_API_KEY', 'SESSION_JWT_SECRET', 'QUEUE_JWT_SECRET'] });
+}
+
+/** What one client may hold of the gateway's public port (see `startServer`). */
+export function publicServerLimits(config: Pick<GatewayConfig, 'GATEWAY_HEADERS_TIMEOUT_MS' | 'GATEWAY_REQUEST_TIMEOUT_MS' | 'GATEWAY_MAX_SOCKETS_PER_CLIENT' | 'GATEWAY_UNCAPPED_CLIENTS'>): ServerLimits {
+  return {
+    // Node refuses a headers timeout longer than the request's; the request's bounds both then.
+    headersTimeoutMs: Math.min(config.GATEWAY_HEADERS_TIMEOUT_MS, config.GATEWAY_REQUEST_TIMEOUT_MS),
+    requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
+    maxSocketsPerClient: config.GATEWAY_MAX_SOCKETS_PER_CLIENT,
+    uncappedClients: config.GATEWAY_UNCAPPED_CLIENTS,
+  };
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -5,7 +5,7 @@ import { createEventConsumer, createKafka, kafkaReachability, messagingSettings 
 import { createLogger, createMetricsRegistry, shutdownTelemetry } from '@ticketing/telemetry';
 import { createQueueTokens } from './access/queue-token';
 import { createApp } from './app';
-import { loadGatewayConfig } from './config';
+import { loadGatewayConfig, publicServerLimits } from './config';
 import { createProofOfWork } from './queue/proof-of-work';
 import { gatewayEventHandlers } from './queue/sale-events.consumer';
 import { createSessionTokens } from './sessions/session-token';
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       payment: config.PAYMENT_URL,
     },
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
   });
 
   await redis.connect();
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   // Each tick admits and refreshes this process's snapshot, from which polls and streams are answered.
   const ticker = startAdmissionTicker({ waitingRoom: { admit: () => rooms.admitAll(logger) }, intervalMs: config.ADMISSION_TICK_MS, logger });
   const opsServer = await startServer(ops, { port: config.GATEWAY_OPS_PORT, host: config.GATEWAY_OPS_HOST });
-  const server = await startServer(app, { port: config.port, host: config.HOST });
+  const server = await startServer(app, { port: config.port, host: config.HOST, limits: publicServerLimits(config) });
   logger.info(
     { port: server.port, host: config.HOST, opsPort: opsServer.port, opsHost: config.GATEWAY_OPS_HOST },
     `${SERVICE} listening (readiness and metrics on the ops port)`,

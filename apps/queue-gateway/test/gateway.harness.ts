@@ -1,5 +1,5 @@
 import { migrateLatest } from '@ticketing/db';
-import { createHttpApp, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
+import { createHttpApp, createInternalAuth, startServer, type RunningServer, type ServerLimits } from '@ticketing/http';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import { createTestDatabase, deleteTaggedKeys, testServers, type TestDatabase, uniqueName } from '@ticketing/testing';
 import type { Redis } from 'ioredis';
@@ -25,7 +25,7 @@ const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
  * that accepts only gateway-signed calls and echoes who it was told the caller is. One sale is open
  * from the start (`concertId`, `maxActive` slots, no rate limit to speak of); `configureSale` opens
  * others. `redisUrl` (default the test servers') lets a test put the rooms on a Redis of its own, to
- * stop and restart it.
+ * stop and restart it; `serverLimits` bounds the gateways' public servers as main.ts does (none by default).
  */
 export async function createGatewayHarness({
   maxActive = 5,
@@ -34,7 +34,18 @@ export async function createGatewayHarness({
   heartbeatMs = 15_000,
   redisUrl = testServers().REDIS_URL,
   clusterNodes,
-}: { maxActive?: number; upstreamTimeoutMs?: number; snapshotEveryMs?: number; heartbeatMs?: number; redisUrl?: string; clusterNodes?: string[] } = {}) {
+  serverLimits,
+  bodyLimitBytes,
+}: {
+  maxActive?: number;
+  upstreamTimeoutMs?: number;
+  snapshotEveryMs?: number;
+  heartbeatMs?: number;
+  redisUrl?: string;
+  clusterNodes?: string[];
+  serverLimits?: ServerLimits;
+  bodyLimitBytes?: number;
+} = {}) {
   const logger = createLogger('gateway-test', 'silent');
   const database: TestDatabase = await createTestDatabase('gateway');
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
@@ -59,7 +70,8 @@ export async function createGatewayHarness({
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const sessionTokens = createSessionTokens({ secret: SESSION_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
 
-  async function startGateway({ walletUrl = upstreamUrl } = {}) {
+  /** A gateway on the shared room; `serviceUrl` sends every forwarded route to an upstream of the test's own. */
+  async function startGateway({ serviceUrl = upstreamUrl, walletUrl = serviceUrl }: { serviceUrl?: string; walletUrl?: string } = {}) {
     // The gateway's own client settings (fail fast while Redis is away), as main.ts makes it.
     const redis = createRoomRedisFromConfig({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes });
     redis.on('error', () => undefined);
@@ -84,13 +96,14 @@ export async function createGatewayHarness({
       heartbeatMs,
       internalAuth: createInternalAuth(INTERNAL_SECRET),
       adminKey: 'test-admin-key',
-      upstreams: { 'concert-catalog': upstreamUrl, reservation: upstreamUrl, wallet: walletUrl, payment: upstreamUrl },
+      upstreams: { 'concert-catalog': serviceUrl, reservation: serviceUrl, wallet: walletUrl, payment: serviceUrl },
       upstreamTimeoutMs,
+      bodyLimitBytes,
     });
-    const server = await startServer(app, { port: 0, host: '127.0.0.1' });
+    const server = await startServer(app, { port: 0, host: '127.0.0.1', limits: serverLimits });
     servers.push(server);
     closers.push(() => streams.closeAll());
-    return { url: `http://127.0.0.1:${server.port}/api/v1`, rooms, waitingRoom, view, streams };
+    return { url: `http://127.0.0.1:${server.port}/api/v1`, port: server.port, rooms, waitingRoom, view, streams };
   }
 
   const a = await startGateway();

@@ -9,7 +9,8 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics: Registry;
   readiness: Record<string, ReadinessCheck>;
-  bodyLimit?: string;
+  /** Largest JSON body (bytes, or a size such as '16kb'); 413 beyond. */
+  bodyLimit?: string | number;
   /** Internal services: refuse every route but health and metrics unless the gateway signed the call. */
   internalAuth?: InternalAuth;
   /** Routes that must see the raw body stream (a proxy), mounted before JSON parsing. */

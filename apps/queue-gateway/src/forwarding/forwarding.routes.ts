@@ -1,8 +1,9 @@
 import { INTERNAL_AUTH_HEADER, PROBLEM_CONTENT_TYPE, ProblemError, type AccessLevel, type InternalAuth } from '@ticketing/http';
 import { currentTraceId, unsampledTraceparent, type Logger } from '@ticketing/telemetry';
-import { Router, type RequestHandler } from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
-import { Agent, type ServerResponse } from 'node:http';
+import { raw, Router, type RequestHandler } from 'express';
+import httpProxy from 'http-proxy';
+import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { API_PREFIX, ROUTE_POLICY, type Upstream } from '../access/route-policy';
 import type { RequireAccess } from '../access/access.middleware';
 
@@ -10,9 +11,15 @@ export interface ForwardingDeps {
   upstreams: Record<Exclude<Upstream, 'gateway'>, string>;
   requireAccess: RequireAccess;
   internalAuth: InternalAuth;
+  /** The whole forwarded call, from the gateway's side: 504 after it. */
   timeoutMs: number;
+  /** Largest request body forwarded (413 beyond). */
+  bodyLimitBytes?: number;
   logger: Logger;
 }
+
+/** Our request bodies are small JSON documents; the services parse at most 16 KiB too. */
+export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Headers that carry a client's credentials or claims about who is calling: none reaches a service
@@ -49,45 +56,71 @@ function reusedCredentials(internalAuth: InternalAuth, maxEntries = 20_000) {
 }
 
 /**
- * Forwards admitted requests to the owning service with http-proxy-middleware: bodies stream
- * through untouched, a service that does not answer in time gives 504, one that is down 503.
- * The caller's identity goes along as the gateway's signed internal credentials (never a client header).
+ * Forwards admitted requests to the owning service with http-proxy. The body is read whole (at most
+ * `bodyLimitBytes`, else 413) before the service is called, so a slow upload holds only the client's
+ * own socket (which the server's request timeout bounds), never one of the pool to a service; each
+ * forwarded call has `timeoutMs` in all (504 after it, 503 if the service is down), after which its
+ * upstream socket is given up. The caller's identity goes along as the gateway's signed internal
+ * credentials (never a client header).
  */
-export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeoutMs, logger }: ForwardingDeps): Router {
+export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeoutMs, bodyLimitBytes = DEFAULT_BODY_LIMIT_BYTES, logger }: ForwardingDeps): Router {
   const router = Router();
   // Without an agent http-proxy sends `Connection: close`: a new TCP connection to the service for
   // every request, and the client's connection closed after every answer.
   const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
-  const proxies = Object.fromEntries(
-    Object.entries(upstreams).map(([name, target]) => [
-      name,
-      createProxyMiddleware({
-        target,
-        agent,
-        changeOrigin: false,
-        proxyTimeout: timeoutMs,
-        xfwd: true,
-        on: {
-          // A request the gateway does not record is not instrumented, so nothing injects its trace
-          // context: send it (unsampled), so the service's logs carry the same trace id.
-          proxyReq: (proxyReq) => {
-            const traceparent = unsampledTraceparent();
-            if (traceparent) proxyReq.setHeader('traceparent', traceparent);
-          },
-          error: (error, req, res) => {
-            const code = (error as NodeJS.ErrnoException).code;
-            logger.warn({ err: error, upstream: name, path: req.url }, 'upstream call failed');
-            const problem =
-              code === 'ECONNREFUSED' || code === 'ENOTFOUND'
-                ? new ProblemError('SERVICE_UNAVAILABLE', `${name} is not reachable; try again shortly`)
-                : new ProblemError('UPSTREAM_TIMEOUT', `${name} did not answer within ${timeoutMs} ms`);
-            if ('writeHead' in res) sendProblem(res as ServerResponse, problem);
-            else res.destroy();
-          },
-        },
-      }),
-    ]),
-  ) as unknown as Record<Exclude<Upstream, 'gateway'>, RequestHandler>;
+  const proxy = httpProxy.createProxyServer({ agent, changeOrigin: false, xfwd: true });
+  const inFlight = new WeakMap<IncomingMessage, (upstreamRequest: ClientRequest) => void>();
+  // A request the gateway does not record is not instrumented, so nothing injects its trace
+  // context: send it (unsampled), so the service's logs carry the same trace id.
+  proxy.on('proxyReq', (proxyReq, req) => {
+    const traceparent = unsampledTraceparent();
+    if (traceparent) proxyReq.setHeader('traceparent', traceparent);
+    inFlight.get(req)?.(proxyReq);
+  });
+  // The body is read here, whole and bounded, and handed to http-proxy as its `buffer` (what it sends
+  // instead of the request stream, which is consumed by then).
+  const readBody = raw({ type: () => true, limit: bodyLimitBytes, inflate: false });
+
+  const forwardTo =
+    (name: Exclude<Upstream, 'gateway'>): RequestHandler =>
+    (req, res) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+      if (body) {
+        delete req.headers['transfer-encoding'];
+        req.headers['content-length'] = String(body.length);
+      }
+      let upstreamRequest: ClientRequest | undefined;
+      let timedOut = false;
+      const fail = (problem: ProblemError) => sendProblem(res, problem);
+      // One bound for the whole call (waiting for a socket, sending, the service's work, its answer
+      // streaming back): an idle timeout alone lets a trickle of bytes hold the upstream socket.
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        upstreamRequest?.destroy(); // before an answer: the callback below answers 504
+        // An answer under way cannot become a 504: the client sees its connection end.
+        if (res.headersSent) res.destroy();
+        else if (!upstreamRequest) fail(new ProblemError('UPSTREAM_TIMEOUT', `${name} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      inFlight.set(req, (proxyReq) => {
+        upstreamRequest = proxyReq;
+        if (timedOut) proxyReq.destroy();
+      });
+      res.once('close', () => {
+        clearTimeout(deadline);
+        inFlight.delete(req);
+        // The client went away: the service's answer is not wanted any more.
+        if (!res.writableFinished) upstreamRequest?.destroy();
+      });
+      proxy.web(req, res, { target: upstreams[name], buffer: body ? Readable.from([body]) : undefined }, (error) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        logger.warn({ err: error, upstream: name, path: req.url, timedOut }, 'upstream call failed');
+        fail(
+          !timedOut && (code === 'ECONNREFUSED' || code === 'ENOTFOUND')
+            ? new ProblemError('SERVICE_UNAVAILABLE', `${name} is not reachable; try again shortly`)
+            : new ProblemError('UPSTREAM_TIMEOUT', `${name} did not answer within ${timeoutMs} ms`),
+        );
+      });
+    };
 
   const credentials = reusedCredentials(internalAuth);
   // The client's own credentials end here: a service trusts only the gateway's signed statement.
@@ -111,7 +144,7 @@ export function forwardingRoutes({ upstreams, requireAccess, internalAuth, timeo
   for (const policy of ROUTE_POLICY) {
     if (policy.upstream === 'gateway') continue;
     const method = policy.method.toLowerCase() as 'get' | 'post' | 'delete' | 'put' | 'patch';
-    router[method](`${API_PREFIX}${policy.path}`, requireAccess(policy.access), signCaller(policy.access), proxies[policy.upstream]);
+    router[method](`${API_PREFIX}${policy.path}`, requireAccess(policy.access), readBody, signCaller(policy.access), forwardTo(policy.upstream));
   }
   return router;
 }
