@@ -14,11 +14,13 @@ export interface AppDeps {
   outbox: OutboxWriter;
   holdTtlSeconds: number;
   holdLimit: number;
+  /** Told each hold's deadline once committed (main.ts: this process's sweeper). */
+  onHeld?: (holdExpiresAt: Date) => void;
 }
 
 /** Builds the reservation HTTP app without listening, so tests can run it in-process. */
 export function createApp(deps: AppDeps): HttpApp {
   return createHttpApp(deps, (app) => {
-    app.use(createReservationsRouter({ db: deps.db, outbox: deps.outbox, holdTtlSeconds: deps.holdTtlSeconds, holdLimit: deps.holdLimit }));
+    app.use(createReservationsRouter({ db: deps.db, outbox: deps.outbox, holdTtlSeconds: deps.holdTtlSeconds, holdLimit: deps.holdLimit, onHeld: deps.onHeld }));
   });
 }

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     outbox,
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
     holdLimit: config.HOLD_LIMIT,
+    onHeld: (holdExpiresAt) => sweeper.holdMade(holdExpiresAt),
   });
 
   const vacuum = createVacuumJob({ db, logger, intervalMs: config.VACUUM_INTERVAL_MS });

@@ -71,10 +71,11 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
   async function startInstance(): Promise<Instance> {
     const db = createDatabase({ url: database.url, poolMax });
     pools.push(db);
-    const { app } = createApp({ logger, metrics: createMetricsRegistry('reservation'), readiness: {}, internalAuth, db, outbox, holdTtlSeconds, holdLimit });
+    const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: sweepIntervalMs, holdTtlMs: holdTtlSeconds * 1000 });
+    // As main.ts wires them: the instance's sweeper hears of every hold the instance makes.
+    const { app } = createApp({ logger, metrics: createMetricsRegistry('reservation'), readiness: {}, internalAuth, db, outbox, holdTtlSeconds, holdLimit, onHeld: sweeper.holdMade });
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     servers.push(server);
-    const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: sweepIntervalMs, holdTtlMs: holdTtlSeconds * 1000 });
     return { url: `http://127.0.0.1:${server.port}`, db, sweeper };
   }
 
@@ -114,6 +115,14 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
         .modify((q) => (type ? q.where({ type }) : q))
         .orderBy('id');
       return rows.map((r) => ({ type: r.type, key: r.key, payload: r.envelope.payload, causationId: r.envelope.causationId }));
+    },
+    /**
+     * When each hold was released, by reservation id: the `occurredAt` of its `hold.expired`, stamped
+     * in the sweeper's transaction (the time a poll notices a release is only an upper bound of it).
+     */
+    async releaseTimes(): Promise<Map<string, number>> {
+      const rows: { envelope: { payload: { reservationId: string }; occurredAt: string } }[] = await db('outbox').where({ type: 'hold.expired' });
+      return new Map(rows.map((r) => [r.envelope.payload.reservationId, Date.parse(r.envelope.occurredAt)]));
     },
     /** Everything a refused request must leave untouched. */
     async snapshot() {

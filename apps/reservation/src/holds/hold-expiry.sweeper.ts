@@ -22,6 +22,12 @@ export interface HoldExpirySweeperOptions {
 export interface HoldExpirySweeper {
   /** Releases every hold past its deadline now; returns how many. */
   sweepOnce(): Promise<number>;
+  /**
+   * A hold this process made ends at `holdExpiresAt`: look no later than that. The sweeper's own look
+   * at the earliest deadline cannot see a hold whose transaction began before the look and committed
+   * after it, which would otherwise wait a whole hold TTL from the look.
+   */
+  holdMade(holdExpiresAt: Date): void;
   start(): void;
   /** Stops the timer and waits for the sweep in flight. */
   stop(): Promise<void>;
@@ -79,21 +85,30 @@ export function createHoldExpirySweeper({ db, outbox, logger, intervalMs = 200, 
   }
 
   let nextSweepAt = 0;
+  // The earliest deadline of the holds this process made since the current look began.
+  let madeSinceLook = Infinity;
   const job = createPeriodicJob({
     name: 'hold-expiry-sweeper',
     intervalMs,
     logger,
     run: async () => {
       if (Date.now() < nextSweepAt) return;
+      madeSinceLook = Infinity;
       const n = await sweepOnce();
       if (n > 0) log.debug({ released: n }, 'expired holds released');
       if (holdTtlMs !== undefined) {
-        // A hold made after this (by any instance) ends holdTtlMs from now at the soonest.
+        // A hold committed after this look ends holdTtlMs from now at the soonest, or, if its
+        // transaction began before the look, is announced by `holdMade` of the instance that made it.
         const untilDeadline = await seats.msUntilNextExpiry(db);
-        nextSweepAt = Date.now() + Math.min(holdTtlMs, untilDeadline ?? Infinity);
+        nextSweepAt = Math.min(Date.now() + Math.min(holdTtlMs, untilDeadline ?? Infinity), madeSinceLook);
       }
     },
   });
 
-  return { sweepOnce, start: job.start, stop: job.stop };
+  const holdMade = (holdExpiresAt: Date) => {
+    madeSinceLook = Math.min(madeSinceLook, holdExpiresAt.getTime());
+    nextSweepAt = Math.min(nextSweepAt, holdExpiresAt.getTime());
+  };
+
+  return { sweepOnce, holdMade, start: job.start, stop: job.stop };
 }

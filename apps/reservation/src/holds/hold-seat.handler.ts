@@ -12,6 +12,8 @@ export interface HoldSeatDeps {
   holdTtlSeconds: number;
   /** Live holds one user may have on one schedule. */
   holdLimit: number;
+  /** Told each committed hold's deadline (the process's sweeper: see `HoldExpirySweeper.holdMade`). */
+  onHeld?: (holdExpiresAt: Date) => void;
 }
 
 /** The hold's write matched nothing; carries what the schedule and seat looked like, to name the refusal. */
@@ -34,7 +36,7 @@ export type SignedInCaller = CallerIdentity & { userId: string };
  * COMMIT; a refusal is BEGIN, hold, ROLLBACK. Only a hold past its deadline that no sweeper has
  * released yet takes the longer way, which also ends the previous hold.
  */
-export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }: HoldSeatDeps) {
+export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit, onHeld }: HoldSeatDeps) {
   const limitReached = () =>
     new ProblemError('HOLD_LIMIT_REACHED', `you already hold ${holdLimit} seats on this schedule; pay for or cancel one first`, { limit: holdLimit });
 
@@ -42,7 +44,7 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
     const { userId } = caller;
     const reservationId = newId();
     try {
-      return await db.transaction(async (trx) => {
+      const held = await db.transaction(async (trx) => {
         const key = seatKey(scheduleId, seatNo);
         const attempt = await seats.holdAvailable(trx, { scheduleId, seatNo, userId, reservationId, holdTtlSeconds, holdLimit, concertId: caller.sale?.concertId ?? null });
         if (attempt.outcome === 'HOLD_LIMIT_REACHED') throw limitReached();
@@ -90,6 +92,8 @@ export function createHoldSeatHandler({ db, outbox, holdTtlSeconds, holdLimit }:
         await outbox.append(trx, ...events);
         return { reservationId, status: 'HELD' as const, holdExpiresAt, price: seat.price };
       });
+      onHeld?.(new Date(held.holdExpiresAt));
+      return held;
     } catch (error) {
       if (!(error instanceof HoldRefused)) throw error;
       const { schedule, seatExists } = error.seen ?? (await seats.describe(db, scheduleId, seatNo));
