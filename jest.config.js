@@ -9,7 +9,7 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@ticketing/(config|contracts|db|http|messaging|telemetry|testing)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@ticketing/(config|contracts|db|http|messaging|service-runtime|telemetry|testing)$': '<rootDir>/libs/$1/src/index.ts',
   },
   testPathIgnorePatterns: ['/node_modules/', '/.cache/', '/.stack/'],
 };

@@ -1,24 +1,14 @@
 import { DEFAULT_MAX_CHARGE, topicFor, type EventType } from '@ticketing/contracts';
-import { createDatabase, migrateLatest, type Database } from '@ticketing/db';
-import { createIdempotencyStore, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
-import {
-  createEventConsumer,
-  createOutboxRelay,
-  createOutboxWriter,
-  encodeEvent,
-  type EventConsumer,
-  type EventHandler,
-  type NewEvent,
-  type OutboxRelay,
-} from '@ticketing/messaging';
-import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import { migrateLatest, type Database } from '@ticketing/db';
+import { createInternalAuth } from '@ticketing/http';
+import { encodeEvent, type EventHandler, type NewEvent } from '@ticketing/messaging';
+import type { RunningService } from '@ticketing/service-runtime';
+import { createLogger } from '@ticketing/telemetry';
+import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, testServiceEnv, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
 import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createApp } from '../src/app';
-import { debitRequestedHandlers } from '../src/payments/debit-requested.consumer';
-import { refundRequestedHandlers } from '../src/payments/refund-requested.consumer';
+import { walletService } from '../src/wallet.service';
 import { conservationViolations } from '../src/wallet/account.repository';
 
 export const INTERNAL_SECRET = 'wallet-test-internal-secret-0123456789abcdef';
@@ -65,40 +55,42 @@ type DebitPayload = NewEvent<'wallet.debit-requested'>['payload'];
 type RefundPayload = NewEvent<'wallet.refund-requested'>['payload'];
 
 /**
- * A migrated database of the test's own and two wallet instances on it, each with its own pool and
- * HTTP server, as two processes would have. Consumers are either driven directly (`debit`, `refund`:
- * the handler in a transaction of its own, as the consumer runs it) or, after `startMessaging()`,
- * through real Kafka topics of the test's own with a relay publishing the replies.
+ * A migrated database of the test's own and two wallet instances on it, started through the service
+ * runtime as main.ts starts them (each with its own pool and HTTP server, as two processes would
+ * have), without messaging: consumers are either driven directly (`debit`, `refund`: the runtime's
+ * combined handler in a transaction of its own, as the consumer runs it) or, after
+ * `startMessaging()`, through real Kafka topics of the test's own by a third instance with its relay
+ * and consumer.
  */
 export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, poolMax = 10, idempotencyLockMs }: { maxCharge?: number; poolMax?: number; idempotencyLockMs?: number } = {}) {
   const database: TestDatabase = await createTestDatabase('wallet', 5);
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
-  const servers: RunningServer[] = [];
-  const pools: Database[] = [];
   const prefix = `${uniqueName('wallet')}.`;
-  let relay: OutboxRelay | undefined;
-  let consumer: EventConsumer | undefined;
+  const groupId = uniqueName('wallet');
+  const service = walletService({ idempotencyLockMs });
+  const env = testServiceEnv('wallet', {
+    databaseUrl: database.url,
+    topicPrefix: prefix,
+    overrides: { INTERNAL_AUTH_SECRET: INTERNAL_SECRET, MAX_CHARGE: String(maxCharge), DATABASE_POOL_MAX: String(poolMax), OUTBOX_POLL_INTERVAL_MS: '100' },
+  });
+  const running: RunningService<unknown, unknown, unknown>[] = [];
   let producer: Producer | undefined;
-  const outbox = createOutboxWriter({ topicPrefix: prefix, onCommitted: () => relay?.wake() });
+  let messaging = false;
 
-  async function startInstance(): Promise<Instance> {
-    const db = createDatabase({ url: database.url, poolMax });
-    pools.push(db);
-    const idempotency = createIdempotencyStore({ db, lockMs: idempotencyLockMs });
-    const { app } = createApp({ logger, metrics: createMetricsRegistry('wallet'), readiness: {}, internalAuth, db, idempotency, maxCharge });
-    const server = await startServer(app, { port: 0, host: '127.0.0.1' });
-    servers.push(server);
-    return { url: `http://127.0.0.1:${server.port}`, db };
+  async function startInstance(withMessaging: boolean) {
+    const instance = await service.start({ env, logger, messaging: withMessaging, consumer: { groupId, retryBaseMs: 10 }, relay: { retryBaseMs: 20 } });
+    running.push(instance);
+    return instance;
   }
 
-  const a = await startInstance();
-  const b = await startInstance();
+  const first = await startInstance(false);
+  const second = await startInstance(false);
+  const a: Instance = { url: first.url, db: first.db };
+  const b: Instance = { url: second.url, db: second.db };
   const { db } = database;
-  const handlers = { ...debitRequestedHandlers(outbox, logger), ...refundRequestedHandlers(outbox, logger) };
-  const onDebit = handlers['wallet.debit-requested'] as EventHandler<'wallet.debit-requested'>;
-  const onRefund = handlers['wallet.refund-requested'] as EventHandler<'wallet.refund-requested'>;
+  const onDebit = first.handlers['wallet.debit-requested'] as EventHandler<'wallet.debit-requested'>;
+  const onRefund = first.handlers['wallet.refund-requested'] as EventHandler<'wallet.refund-requested'>;
   const ctx = { topic: 'test', partition: 0, offset: '0' };
-  const groupId = uniqueName('wallet');
 
   return {
     a,
@@ -120,13 +112,11 @@ export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, pool
       return event;
     },
 
-    /** Topics under the harness prefix, the relay, the real consumer (group `groupId`) and a producer. */
+    /** Topics under the harness prefix, a wallet instance with its relay and real consumer (group `groupId`), and a producer. */
     async startMessaging() {
       await createTestTopics(prefix);
-      relay = createOutboxRelay({ db: a.db, databaseUrl: database.url, kafka: testKafka(), logger, pollIntervalMs: 100, retryBaseMs: 20 });
-      await relay.start();
-      consumer = createEventConsumer({ kafka: testKafka(), db: a.db, logger, groupId, topicPrefix: prefix, retryBaseMs: 10, handlers });
-      await consumer.start();
+      messaging = true;
+      await startInstance(true);
       producer = testKafka().producer();
       await producer.connect();
     },
@@ -174,12 +164,9 @@ export async function createWalletHarness({ maxCharge = DEFAULT_MAX_CHARGE, pool
 
     async cleanup() {
       await producer?.disconnect();
-      await consumer?.stop();
-      await relay?.stop();
-      for (const server of servers) await server.close(100);
-      for (const pool of pools) await pool.destroy();
+      for (const instance of running.reverse()) await instance.stop();
       await database.drop();
-      if (relay) await deleteTestTopics(prefix);
+      if (messaging) await deleteTestTopics(prefix);
     },
   };
 }

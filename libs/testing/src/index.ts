@@ -3,3 +3,4 @@ export * from './servers';
 export * from './wait';
 export * from './redis-server';
 export * from './slow-client';
+export * from './service-env';

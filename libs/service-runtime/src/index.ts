@@ -1,0 +1,2 @@
+export * from './combine-handlers';
+export * from './service';
