@@ -19,7 +19,8 @@ describe('combineHandlers', () => {
         expect(c).toBe(ctx);
         calls.push(name);
       };
-    const handlers = combineHandlers({ 'hold.expired': record('seats') }, { 'hold.expired': record('saga'), 'reservation.held': record('other') });
+    const other: EventHandler<'reservation.held'> = async () => void calls.push('other');
+    const handlers = combineHandlers({ 'hold.expired': record('seats') }, { 'hold.expired': record('saga'), 'reservation.held': other });
     await handlers['hold.expired']!(event, ctx);
     expect(calls).toEqual(['seats', 'saga']);
     expect(Object.keys(handlers).sort()).toEqual(['hold.expired', 'reservation.held']);

@@ -1,6 +1,6 @@
 import type { CommonConfig } from '@ticketing/config';
 import { createDatabase, createVacuumJob, pingDatabase, type Database } from '@ticketing/db';
-import { onShutdownSignal, reportOnly, startServer, type ReadinessCheck, type RunningServer } from '@ticketing/http';
+import { onShutdownSignal, reportOnly, startServer, type ReadinessCheck, type RunningServer, type ServerLimits } from '@ticketing/http';
 import {
   createEventConsumer,
   createKafka,
@@ -42,6 +42,8 @@ export interface Job {
 export interface ServiceParts {
   /** The HTTP app (built with `createHttpApp`, readiness from the context), not listening. */
   http: { app: Express; ops: Express; markShuttingDown(): void };
+  /** Limits of the public HTTP server (the gateway bounds slow clients). */
+  limits?: ServerLimits;
   /** Serve `http.ops` (readiness, details, metrics) on a port of its own (the gateway). */
   ops?: { port: number; host: string };
   /** Every feature's handlers: combined, so two features taking one event type both run. */
@@ -240,7 +242,7 @@ export async function startService<C extends ServiceSettings, K extends Record<s
       opsServer = await startServer(parts.http.ops, parts.ops);
     }
     step('start:http');
-    server = await startServer(parts.http.app, { port: config.port, host: config.HOST });
+    server = await startServer(parts.http.app, { port: config.port, host: config.HOST, limits: parts.limits });
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
