@@ -13,10 +13,13 @@ export async function signUpInBrowser(page: Page, name: string, next = '/'): Pro
   return email;
 }
 
-/** From a concert's page: join its line, and wait (without reloading) until it is the fan's turn. */
+/**
+ * From a concert's page: join its line, and wait (without reloading) until it is the fan's turn:
+ * the dates, or the seat map straight away when the concert has one date.
+ */
 export async function joinLineAndWaitForTurn(page: Page, timeoutMs = 30_000): Promise<void> {
   await page.getByRole('button', { name: 'Join the line' }).click();
-  await page.getByRole('heading', { name: /It is your turn/ }).waitFor({ timeout: timeoutMs });
+  await page.getByRole('heading', { name: /^(It is your turn|Pick a seat)/ }).waitFor({ timeout: timeoutMs });
 }
 
 /** The seat buttons the fan can pick now. */

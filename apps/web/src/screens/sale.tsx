@@ -17,6 +17,7 @@ export function SaleScreen({ concertId }: { concertId: string }) {
   const concert = useSignal<ConcertDetail | null>(null);
   const error = useSignal<unknown>(null);
   const hasToken = useSignal(queueTokenFor(concertId) !== null);
+  const joinedNow = useSignal(false);
 
   useEffect(() => {
     ok(api.GET('/api/v1/concerts/{concertId}', { params: { path: { concertId } } })).then(
@@ -43,9 +44,16 @@ export function SaleScreen({ concertId }: { concertId: string }) {
           {!session.value ? (
             <SignInFirst concertId={concertId} sale={c.sale} />
           ) : hasToken.value ? (
-            <Line concertId={concertId} onLeft={() => (hasToken.value = false)} />
+            <Line concertId={concertId} joinedNow={joinedNow.peek()} onLeft={() => (hasToken.value = false)} />
           ) : (
-            <JoinLine concertId={concertId} sale={c.sale} onJoined={() => (hasToken.value = true)} />
+            <JoinLine
+              concertId={concertId}
+              sale={c.sale}
+              onJoined={() => {
+                joinedNow.value = true;
+                hasToken.value = true;
+              }}
+            />
           )}
         </>
       )}
@@ -128,7 +136,7 @@ function JoinLine({ concertId, sale, onJoined }: { concertId: string; sale: Conc
 }
 
 /** The fan's place in line, followed live; the dates once admitted. */
-function Line({ concertId, onLeft }: { concertId: string; onLeft(): void }) {
+function Line({ concertId, joinedNow, onLeft }: { concertId: string; joinedNow: boolean; onLeft(): void }) {
   const follower = useRef<LineFollower | null>(null);
   if (!follower.current) follower.current = followLine(concertId);
   const line = follower.current;
@@ -136,6 +144,10 @@ function Line({ concertId, onLeft }: { concertId: string; onLeft(): void }) {
 
   // Only the kind of place decides which panel shows: position and ETA updates change text alone.
   const kind = useComputed(() => line.status.value?.status ?? null);
+  // Admitted while on this page (or just joined): go on to the seat map by itself. A fan who comes
+  // back here already admitted stays, to pick another date or give the turn up.
+  const waitedHere = useRef(joinedNow);
+  if (kind.value === 'WAITING' || kind.value === 'PRE_QUEUE') waitedHere.current = true;
   const problem = line.problem.value;
 
   useSignalEffect(() => {
@@ -151,6 +163,22 @@ function Line({ concertId, onLeft }: { concertId: string; onLeft(): void }) {
   function again() {
     storeQueueToken(concertId, null);
     onLeft();
+  }
+
+  /** Leaves the line (or gives up the turn), so the place goes to the next fan. */
+  async function leave() {
+    try {
+      await ok(api.DELETE('/api/v1/queue/tokens/me', { headers: queueHeaders(concertId) }));
+    } catch (e) {
+      // A place that is gone already is left all the same.
+      if (!(e instanceof ApiProblem && e.status === 401)) {
+        tell(inWords(e), 'warn');
+        return;
+      }
+    }
+    line.stop();
+    tell('You left the line. Your place went to the next fan.');
+    again();
   }
 
   if (problem && PLACE_GONE.has(problem.code)) {
@@ -173,9 +201,9 @@ function Line({ concertId, onLeft }: { concertId: string; onLeft(): void }) {
     case 'PRE_QUEUE':
       return <PreQueue status={line.status} />;
     case 'WAITING':
-      return <Waiting concertId={concertId} status={line.status} transport={line.transport} />;
+      return <Waiting concertId={concertId} status={line.status} transport={line.transport} onLeave={leave} />;
     case 'ACTIVE':
-      return <Admitted concertId={concertId} status={line.status} />;
+      return <Admitted concertId={concertId} status={line.status} autoAdvance={waitedHere.current} onLeave={leave} />;
     case 'EXPIRED':
       return (
         <div class="panel">
@@ -205,7 +233,7 @@ function PreQueue({ status }: { status: Signal<QueueStatus | null> }) {
   );
 }
 
-function Waiting({ concertId, status, transport }: { concertId: string; status: Signal<QueueStatus | null>; transport: Signal<'stream' | 'polling'> }) {
+function Waiting({ concertId, status, transport, onLeave }: { concertId: string; status: Signal<QueueStatus | null>; transport: Signal<'stream' | 'polling'>; onLeave(): void }) {
   const start = queueTokenFor(concertId)?.startPosition ?? null;
   const position = useComputed(() => status.value?.position ?? null);
   // The bar runs from the first position this fan was shown to the head of the line.
@@ -230,26 +258,34 @@ function Waiting({ concertId, status, transport }: { concertId: string; status: 
       </p>
       <progress max={first} value={done} aria-label="Progress through the line" aria-valuetext={percent} />
       <p class="muted">Keep this page open: it moves on by itself when it is your turn. {transport.value === 'polling' ? '(Checking every few seconds.)' : ''}</p>
+      <button type="button" onClick={onLeave}>
+        Leave the line
+      </button>
     </div>
   );
 }
 
 /** Admitted: the time left and the dates with seats, each a link to its seat map. */
-function Admitted({ concertId, status }: { concertId: string; status: Signal<QueueStatus | null> }) {
+function Admitted({ concertId, status, autoAdvance, onLeave }: { concertId: string; status: Signal<QueueStatus | null>; autoAdvance: boolean; onLeave(): void }) {
   const schedules = useSignal<Schedule[] | null>(null);
   const error = useSignal<unknown>(null);
   const left = useComputed(() => clock(secondsUntil(status.value?.activeUntil, now.value)));
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     heading.current?.focus();
+    let gone = false;
     ok(api.GET('/api/v1/concerts/{concertId}/schedules', { params: { path: { concertId } }, headers: queueHeaders(concertId) })).then(
       (list) => {
+        if (gone) return;
         schedules.value = list.schedules;
         // One date only: straight to its seat map.
-        if (list.schedules.length === 1) navigate(`/concerts/${concertId}/dates/${list.schedules[0].scheduleId}`, { replace: true });
+        if (autoAdvance && list.schedules.length === 1) navigate(`/concerts/${concertId}/dates/${list.schedules[0].scheduleId}`, { replace: true });
       },
       (e) => (error.value = e),
     );
+    return () => {
+      gone = true;
+    };
   }, [concertId]);
   return (
     <div class="panel" aria-labelledby="turn-heading">
@@ -271,6 +307,11 @@ function Admitted({ concertId, status }: { concertId: string; status: Signal<Que
           </li>
         ))}
       </ul>
+      <p>
+        <button type="button" onClick={onLeave}>
+          Give up my turn
+        </button>
+      </p>
     </div>
   );
 }
