@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { topicFor, type EventPayload, type EventType, type SaleResponse } from '@ticketing/contracts';
 import { migrateLatest } from '@ticketing/db';
-import { createInternalAuth, startServer, type AccessLevel, type CallerIdentity, type RunningServer } from '@ticketing/http';
-import { createEventConsumer, createOutboxRelay, createOutboxWriter, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
-import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, createTestTopics, deleteTestTopics, readTopic, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import { createInternalAuth, type AccessLevel, type CallerIdentity } from '@ticketing/http';
+import { encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
+import { createLogger } from '@ticketing/telemetry';
+import { createTestDatabase, createTestTopics, deleteTestTopics, readTopic, testKafka, testServiceEnv, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
 import type { KafkaMessage } from 'kafkajs';
-import { createApp } from '../src/app';
-import { createSeatStatusRepository } from '../src/seats/seat-status.repository';
-import { seatStatusHandlers } from '../src/seats/seat-status.consumer';
+import { catalogService } from '../src/catalog.service';
 
 const INTERNAL_SECRET = 'catalog-test-internal-secret-0123456789ab';
 
@@ -46,35 +44,15 @@ export async function createCatalogHarness(label = 'catalog') {
   await migrateLatest(db, path.resolve(__dirname, '../migrations'));
   const stoppers: (() => Promise<void>)[] = [];
 
-  const relay = createOutboxRelay({ db, databaseUrl: database.url, kafka: testKafka(), logger, pollIntervalMs: 200 });
-  await relay.start();
-  stoppers.push(() => relay.stop());
-
   const processed: { event: AnyEnvelope; outcome: 'applied' | 'duplicate' }[] = [];
-  const consumer = createEventConsumer({
-    kafka: testKafka(),
-    db,
+  // The catalog as main.ts starts it (relay, seat status consumer, HTTP app), on the test's database and topics.
+  const service = await catalogService.start({
+    env: testServiceEnv('concert-catalog', { databaseUrl: database.url, topicPrefix: prefix, overrides: { INTERNAL_AUTH_SECRET: INTERNAL_SECRET, OUTBOX_POLL_INTERVAL_MS: '200' } }),
     logger,
-    groupId: uniqueName('catalog'),
-    topicPrefix: prefix,
-    retryBaseMs: 10,
-    handlers: seatStatusHandlers({ seats: createSeatStatusRepository(db), logger }),
-    onProcessed: (event, outcome) => processed.push({ event, outcome }),
+    consumer: { groupId: uniqueName('catalog'), retryBaseMs: 10, onProcessed: (event, outcome) => processed.push({ event, outcome }) },
   });
-  await consumer.start();
-  stoppers.push(() => consumer.stop());
-
-  const { app } = createApp({
-    logger,
-    metrics: createMetricsRegistry(label),
-    readiness: {},
-    internalAuth: createInternalAuth(INTERNAL_SECRET),
-    db,
-    outbox: createOutboxWriter({ topicPrefix: prefix, onCommitted: () => relay.wake() }),
-  });
-  const server: RunningServer = await startServer(app, { port: 0, host: '127.0.0.1' });
-  stoppers.push(() => server.close(100));
-  const baseUrl = `http://127.0.0.1:${server.port}/api/v1`;
+  stoppers.push(() => service.stop());
+  const baseUrl = `${service.url}/api/v1`;
 
   const producer = testKafka().producer();
   await producer.connect();
