@@ -1,40 +1,27 @@
-import { createEventConsumer, createOutboxWriter, encodeEvent, type EventConsumer, type NewEvent } from '@ticketing/messaging';
-import { createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor } from '@ticketing/testing';
+import { encodeEvent, type NewEvent } from '@ticketing/messaging';
+import { testKafka, waitFor } from '@ticketing/testing';
 import type { EventType } from '@ticketing/contracts';
 import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { confirmRequestedHandlers } from '../src/confirmation/confirm-reservation.consumer';
-import { schedulePublishedHandlers } from '../src/seats/schedule-published.consumer';
-import { createReservationHarness, hold, logger, schedulePublished, type ReservationHarness } from './reservation.harness';
+import { createReservationHarness, hold, schedulePublished, type ReservationHarness } from './reservation.harness';
 
 describe('reservation consumers (real Kafka and PostgreSQL)', () => {
-  const prefix = `${uniqueName('reservation')}.`;
-  const groupId = uniqueName('reservation');
   let h: ReservationHarness;
-  let consumer: EventConsumer;
+  let prefix: string;
+  let groupId: string;
   let producer: Producer;
 
   beforeAll(async () => {
-    await createTestTopics(prefix);
     h = await createReservationHarness();
-    consumer = createEventConsumer({
-      kafka: testKafka(),
-      db: h.db,
-      logger,
-      groupId,
-      topicPrefix: prefix,
-      retryBaseMs: 10,
-      handlers: { ...schedulePublishedHandlers(), ...confirmRequestedHandlers(createOutboxWriter()) },
-    });
-    await consumer.start();
+    ({ prefix, groupId } = h);
+    // An instance as main.ts runs it: the runtime's consumer over both features' handlers.
+    await h.startMessaging();
     producer = testKafka().producer();
     await producer.connect();
   });
   afterAll(async () => {
     await producer?.disconnect();
-    await consumer?.stop();
     await h?.cleanup();
-    await deleteTestTopics(prefix);
   });
 
   /** Sends envelopes as the relay would (JSON value, aggregate id as key). */

@@ -1,14 +1,12 @@
-import { createDatabase, migrateLatest, type Database } from '@ticketing/db';
-import { createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
-import { createOutboxWriter, encodeEvent, type EventHandler, type NewEvent } from '@ticketing/messaging';
-import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, type TestDatabase } from '@ticketing/testing';
+import { migrateLatest, type Database } from '@ticketing/db';
+import { createInternalAuth } from '@ticketing/http';
+import { encodeEvent, type EventHandler, type NewEvent } from '@ticketing/messaging';
+import { createLogger } from '@ticketing/telemetry';
+import { createTestDatabase, createTestTopics, deleteTestTopics, testServiceEnv, uniqueName, type TestDatabase } from '@ticketing/testing';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createApp } from '../src/app';
-import { confirmRequestedHandlers } from '../src/confirmation/confirm-reservation.consumer';
-import { createHoldExpirySweeper, type HoldExpirySweeper } from '../src/holds/hold-expiry.sweeper';
-import { schedulePublishedHandlers } from '../src/seats/schedule-published.consumer';
+import type { HoldExpirySweeper } from '../src/holds/hold-expiry.sweeper';
+import { reservationService } from '../src/reservation.service';
 
 export const INTERNAL_SECRET = 'reservation-test-internal-secret-0123456789';
 const internalAuth = createInternalAuth(INTERNAL_SECRET);
@@ -57,33 +55,50 @@ export interface Instance {
 }
 
 /**
- * A migrated database of the test's own and two reservation instances on it, each with its own
- * pool, HTTP server and (stopped) sweeper, as two processes would have. Events stay in the outbox
- * table, where the tests read them.
+ * A migrated database of the test's own and two reservation instances on it, started through the
+ * service runtime as main.ts starts them (each with its own pool, HTTP server and sweeper, which
+ * hears of every hold its instance makes, as two processes would have), without messaging and with their sweepers stopped: events stay in the
+ * outbox table, where the tests read them, and events are applied through the runtime's combined
+ * handlers (`publishSchedule`, `confirm`). `startMessaging()` adds a third instance with the relay and
+ * the real consumer on topics of the test's own.
  */
 export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit = 4, sweepIntervalMs = 200, poolMax = 10 } = {}) {
   const database: TestDatabase = await createTestDatabase('reservation', 5);
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
-  const servers: RunningServer[] = [];
-  const pools: Database[] = [];
-  const outbox = createOutboxWriter();
+  const prefix = `${uniqueName('reservation')}.`;
+  const groupId = uniqueName('reservation');
+  const env = testServiceEnv('reservation', {
+    databaseUrl: database.url,
+    topicPrefix: prefix,
+    overrides: {
+      INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
+      HOLD_TTL_SECONDS: String(holdTtlSeconds),
+      HOLD_LIMIT: String(holdLimit),
+      HOLD_SWEEP_INTERVAL_MS: String(sweepIntervalMs),
+      DATABASE_POOL_MAX: String(poolMax),
+      OUTBOX_POLL_INTERVAL_MS: '100',
+    },
+  });
+  const running: Awaited<ReturnType<typeof reservationService.start>>[] = [];
+  let messaging = false;
 
-  async function startInstance(): Promise<Instance> {
-    const db = createDatabase({ url: database.url, poolMax });
-    pools.push(db);
-    const sweeper = createHoldExpirySweeper({ db, outbox, logger, intervalMs: sweepIntervalMs, holdTtlMs: holdTtlSeconds * 1000 });
-    // As main.ts wires them: the instance's sweeper hears of every hold the instance makes.
-    const { app } = createApp({ logger, metrics: createMetricsRegistry('reservation'), readiness: {}, internalAuth, db, outbox, holdTtlSeconds, holdLimit, onHeld: sweeper.holdMade });
-    const server = await startServer(app, { port: 0, host: '127.0.0.1' });
-    servers.push(server);
-    return { url: `http://127.0.0.1:${server.port}`, db, sweeper };
+  async function startInstance(withMessaging = false) {
+    const instance = await reservationService.start({ env, logger, messaging: withMessaging, jobs: withMessaging, consumer: { groupId, retryBaseMs: 10 } });
+    running.push(instance);
+    return instance;
   }
+  const asInstance = (instance: Awaited<ReturnType<typeof startInstance>>): Instance => ({
+    url: instance.url,
+    db: instance.db,
+    sweeper: instance.parts.jobs['hold-expiry-sweeper'],
+  });
 
-  const a = await startInstance();
-  const b = await startInstance();
+  const first = await startInstance();
+  const a = asInstance(first);
+  const b = asInstance(await startInstance());
   const { db } = database;
-  const onSchedulePublished = schedulePublishedHandlers()['schedule.published'] as EventHandler<'schedule.published'>;
-  const onConfirmRequested = confirmRequestedHandlers(outbox)['reservation.confirm-requested'] as EventHandler<'reservation.confirm-requested'>;
+  const onSchedulePublished = first.handlers['schedule.published'] as EventHandler<'schedule.published'>;
+  const onConfirmRequested = first.handlers['reservation.confirm-requested'] as EventHandler<'reservation.confirm-requested'>;
   const ctx = { topic: 'test', partition: 0, offset: '0' };
 
   return {
@@ -91,6 +106,15 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
     b,
     db,
     database,
+    prefix,
+    groupId,
+
+    /** Topics under the harness prefix and an instance with the relay and the real consumer (group `groupId`). */
+    async startMessaging() {
+      await createTestTopics(prefix);
+      messaging = true;
+      await startInstance(true);
+    },
 
     /** Applies `schedule.published` as the consumer would (the Kafka path has its own test). */
     async publishSchedule(options: SchedulePlan = {}) {
@@ -136,11 +160,9 @@ export async function createReservationHarness({ holdTtlSeconds = 300, holdLimit
     },
 
     async cleanup() {
-      await a.sweeper.stop();
-      await b.sweeper.stop();
-      for (const server of servers) await server.close(100);
-      for (const pool of pools) await pool.destroy();
+      for (const instance of running.reverse()) await instance.stop();
       await database.drop();
+      if (messaging) await deleteTestTopics(prefix);
     },
   };
 }
