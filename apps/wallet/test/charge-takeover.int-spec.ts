@@ -30,6 +30,15 @@ describe('a charge retried while its first attempt is stalled in the database (r
       await stall.raw('lock table accounts in access exclusive mode');
       first = charge(h.a.url, userId, { amount: 1_000 }, key);
       await waitFor(async () => (await lockWaiters()) === 1, { label: 'the first attempt waits for the accounts table' });
+      // Its claim lasts exactly the lock time from when it was made: not shorter (no early takeover), not longer.
+      const claim = (await h.db.raw(`select extract(epoch from locked_until - created_at) * 1000 as ms from idempotency_keys where scope = ? and key = ?`, [userId, key])).rows[0];
+      expect(Number(claim.ms)).toBeCloseTo(LOCK_MS, 0);
+      // While the claim has two seconds to go, a retry is refused (409), not let in early.
+      const token = (await h.db.raw(`select locked_until::text as t from idempotency_keys where scope = ? and key = ?`, [userId, key])).rows[0].t as string;
+      await h.db('idempotency_keys').where({ scope: userId, key }).update({ locked_until: h.db.raw(`now() + interval '2 seconds'`) });
+      const early = await charge(h.b.url, userId, { amount: 1_000 }, key);
+      expect([early.status, early.body.code]).toEqual([409, 'IDEMPOTENCY_KEY_IN_FLIGHT']);
+      await h.db('idempotency_keys').where({ scope: userId, key }).update({ locked_until: h.db.raw(`?::timestamptz`, [token]) }); // the first attempt's own claim again
       await new Promise((r) => setTimeout(r, LOCK_MS + 300)); // its claim on the key lapses
 
       retry = charge(h.b.url, userId, { amount: 1_000 }, key);

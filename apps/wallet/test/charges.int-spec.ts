@@ -204,16 +204,21 @@ describe('wallet charges, balance and ledger (real PostgreSQL, two instances)', 
     expect((await h.ledger(alice)).map((l) => l.amount)).toEqual([9_000]);
   });
 
-  it('the periodic purge deletes answered keys past their retention only; the ledger keeps the charge', async () => {
+  it('the periodic purge deletes answered keys past their 48 h only (every key is answered again for at least 24 h); the ledger keeps the charge', async () => {
     const userId = randomUUID();
-    await charge(h.a.url, userId, { amount: 10 }, 'old-key');
-    await charge(h.a.url, userId, { amount: 20 }, 'new-key');
-    await h.db('idempotency_keys').where({ scope: userId, key: 'old-key' }).update({ created_at: h.db.raw(`now() - interval '49 hours'`) });
+    const hoursOld = { 'old-key': 49, 'day-old-key': 25, 'nearly-two-days-key': 47.5, 'new-key': 0 };
+    for (const [key, hours] of Object.entries(hoursOld)) {
+      expect((await charge(h.a.url, userId, { amount: 10 }, key)).status).toBe(201);
+      await h.db('idempotency_keys').where({ scope: userId, key }).update({ created_at: h.db.raw(`now() - make_interval(mins => ?)`, [hours * 60]) });
+    }
     const purge = createIdempotencyPurge({ store: createIdempotencyStore({ db: h.a.db }), logger, intervalMs: 3_600_000 });
     purge.start(); // purges at once, then hourly
     await purge.stop();
-    expect(await h.db('idempotency_keys').where({ scope: userId }).pluck('key')).toEqual(['new-key']);
-    expect((await h.ledger(userId)).map((l) => l.idempotency_key)).toEqual(['old-key', 'new-key']);
+    expect((await h.db('idempotency_keys').where({ scope: userId }).pluck('key')).sort()).toEqual(['day-old-key', 'nearly-two-days-key', 'new-key']);
+    // A key a day old still answers its first charge, adding nothing.
+    expect(await charge(h.b.url, userId, { amount: 10 }, 'day-old-key')).toMatchObject({ status: 201, body: { amount: 10, balance: 20 } });
+    expect(await h.balance(userId)).toBe(40);
+    expect((await h.ledger(userId)).map((l) => l.idempotency_key)).toEqual(Object.keys(hoursOld));
   });
 
   it('a retry after its key’s answer was purged adds nothing: the ledger holds one charge per key and answers it; another amount → 422', async () => {

@@ -118,13 +118,40 @@ describe('idempotency store (real PostgreSQL)', () => {
     expect((await store.begin(scope, 'k', fp)).kind).toBe('claimed');
   });
 
-  it('purges answers past the retention only', async () => {
+  it('keeps every answer at least 24 hours (48 by default) and purges it after that', async () => {
     const scope = randomUUID();
-    await apply(scope, 'old', requestFingerprint('POST', '/x', {}));
-    await apply(scope, 'new', requestFingerprint('POST', '/x', {}));
-    await database.db(IDEMPOTENCY_TABLE).where({ scope, key: 'old' }).update({ created_at: database.db.raw(`now() - interval '49 hours'`) });
-    expect(await store.purgeExpired()).toBeGreaterThanOrEqual(1);
-    expect((await database.db(IDEMPOTENCY_TABLE).where({ scope }).pluck('key')).sort()).toEqual(['new']);
+    const ages = { new: 0, 'a-day': 24 * 60 + 1, 'almost-two-days': 47 * 60 + 50, 'past-two-days': 48 * 60 + 10, old: 72 * 60 };
+    for (const [key, minutes] of Object.entries(ages)) {
+      await apply(scope, key, requestFingerprint('POST', '/x', {}));
+      await database.db(IDEMPOTENCY_TABLE).where({ scope, key }).update({ created_at: database.db.raw(`now() - make_interval(mins => ?)`, [minutes]) });
+    }
+    // The service's defaults, as wallet and payment make their stores.
+    expect(await createIdempotencyStore({ db: database.db }).purgeExpired()).toBeGreaterThanOrEqual(2);
+    expect((await database.db(IDEMPOTENCY_TABLE).where({ scope }).pluck('key')).sort()).toEqual(['a-day', 'almost-two-days', 'new']);
+  });
+
+  it('a claim is exclusive for exactly its lock time (30 s by default), taken or taken over', async () => {
+    const lockedFor = async (scope: string) =>
+      Number((await database.db.raw(`select extract(epoch from locked_until - now()) * 1000 as ms from ${IDEMPOTENCY_TABLE} where scope = ?`, [scope])).rows[0].ms);
+    const defaults = createIdempotencyStore({ db: database.db });
+    const scope = randomUUID();
+    const startedAt = Date.now();
+    expect((await defaults.begin(scope, 'k', 'fp')).kind).toBe('claimed');
+    const left = await lockedFor(scope);
+    expect(left).toBeLessThanOrEqual(30_000);
+    expect(left).toBeGreaterThan(30_000 - (Date.now() - startedAt) - 1_000);
+    expect(await codeOf(defaults.begin(scope, 'k', 'fp'))).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+
+    // Lapsed a moment ago: a retry takes it over for a whole lock time again.
+    await database.db(IDEMPOTENCY_TABLE).where({ scope }).update({ locked_until: database.db.raw(`now() - interval '1 millisecond'`) });
+    const takenAt = Date.now();
+    expect((await defaults.begin(scope, 'k', 'fp')).kind).toBe('claimed');
+    const again = await lockedFor(scope);
+    expect(again).toBeLessThanOrEqual(30_000);
+    expect(again).toBeGreaterThan(30_000 - (Date.now() - takenAt) - 1_000);
+    // Still a second to go: nobody takes it over.
+    await database.db(IDEMPOTENCY_TABLE).where({ scope }).update({ locked_until: database.db.raw(`now() + interval '1 second'`) });
+    expect(await codeOf(defaults.begin(scope, 'k', 'fp'))).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
   });
 });
 
