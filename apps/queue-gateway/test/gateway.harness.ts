@@ -81,7 +81,7 @@ export async function createGatewayHarness({
     if (redisClients.length === 1) await rooms.configure(concertId, openSale({ maxActive }));
     const { waitingRoom, view } = rooms.room(concertId);
     // As the admission ticker does in a running gateway, but without admitting: tests admit when they choose.
-    const refresher = setInterval(() => void Promise.all(rooms.opened().map((r) => r.view.refresh())).catch(() => undefined), snapshotEveryMs);
+    const refresher = setInterval(() => void rooms.all().then((all) => Promise.all(all.map((r) => r.view.refresh()))).catch(() => undefined), snapshotEveryMs);
     timers.push(refresher);
     const { app, streams } = createApp({
       logger,

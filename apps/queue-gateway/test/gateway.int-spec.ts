@@ -51,6 +51,20 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
     }
   });
 
+  it('answers 404 SALE_NOT_FOUND for a concert without a sale, and neither keeps nor ticks a room for it', async () => {
+    h = await createGatewayHarness();
+    const fan = await h.fan();
+    const unknown = Array.from({ length: 50 }, () => randomUUID());
+    for (const concertId of unknown) {
+      const answer = await call(`${h.a.url}/queue/tokens`, { method: 'POST', session: fan.session, body: { concertId } });
+      expect({ status: answer.status, code: answer.body.code }).toEqual({ status: 404, code: 'SALE_NOT_FOUND' });
+    }
+    const bad = await call(`${h.a.url}/queue/tokens`, { method: 'POST', session: fan.session, body: { concertId: 'not-a-uuid' } });
+    expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    // Only the sale's room is kept and ticked.
+    expect((await h.a.rooms.all()).map((r) => r.concertId)).toEqual([h.concertId]);
+  });
+
   it('gives the same user the same place again, on either instance', async () => {
     h = await createGatewayHarness();
     await enter(h.a.url);

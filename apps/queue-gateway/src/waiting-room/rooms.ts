@@ -46,7 +46,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, maxFansPerRoom }: RoomsOptions) {
   if (!/^[^{}\s:]+$/.test(keyPrefix)) throw new Error(`queue key prefix must be non-empty without braces, colons or spaces: ${JSON.stringify(keyPrefix)}`);
   const indexKey = `${keyPrefix}:sales`;
+  // Rooms with a sale (from the shared index, or configured here): kept, and ticked. Anything else a
+  // request names (any uuid a client sends) is made on demand and kept only in a small LRU, so random
+  // concert ids cost neither memory nor ticks.
   const rooms = new Map<string, Room>();
+  const transient = new LRUCache<string, Room>({ max: 1_000 });
   const index = unavailableAs503({
     add: (concertId: string) => redis.sadd(indexKey, concertId),
     members: () => redis.smembers(indexKey),
@@ -57,25 +61,35 @@ export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, 
   function room(concertId: string): Room {
     if (!UUID.test(concertId)) throw new TypeError(`concert id must be a uuid: ${JSON.stringify(concertId)}`);
     const id = concertId.toLowerCase();
-    let found = rooms.get(id);
-    if (!found) {
-      const waitingRoom = createWaitingRoom({ redis, keyPrefix: `${keyPrefix}:${id}`, waitingLeaseMs, now });
-      found = { concertId: id, waitingRoom, view: createRoomView({ room: waitingRoom, waitingLeaseMs, now, maxFans: maxFansPerRoom }) };
-      rooms.set(id, found);
-    }
-    return found;
+    const found = rooms.get(id) ?? transient.get(id);
+    if (found) return found;
+    const waitingRoom = createWaitingRoom({ redis, keyPrefix: `${keyPrefix}:${id}`, waitingLeaseMs, now });
+    const made = { concertId: id, waitingRoom, view: createRoomView({ room: waitingRoom, waitingLeaseMs, now, maxFans: maxFansPerRoom }) };
+    transient.set(id, made);
+    return made;
+  }
+
+  /** A room with a sale: kept for good (moved out of the LRU if a request made it first). */
+  function keep(concertId: string): Room {
+    const id = concertId.toLowerCase();
+    const kept = rooms.get(id);
+    if (kept) return kept;
+    const made = room(id);
+    transient.delete(id);
+    rooms.set(id, made);
+    return made;
   }
 
   return {
     /** The room of a concert's sale (the object only: whether it has a sale is the room's to say). */
     room,
 
-    /** Rooms this process has opened so far (the ticker's list between index reads). */
+    /** Rooms with a sale this process knows so far (the ticker's list between index reads). */
     opened: (): Room[] => [...rooms.values()],
 
     /** Every room with a sale, from the shared index (opens the ones this process has not seen yet). */
     async all(): Promise<Room[]> {
-      for (const concertId of await index.members()) if (UUID.test(concertId)) room(concertId);
+      for (const concertId of await index.members()) if (UUID.test(concertId)) keep(concertId);
       return [...rooms.values()];
     },
 
@@ -106,7 +120,7 @@ export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, 
 
     /** Applies `sale.configured`: stores the settings in the room (newer revisions only) and lists the room. */
     async configure(concertId: string, sale: RoomSale): Promise<boolean> {
-      const stored = await room(concertId).waitingRoom.configure(sale);
+      const stored = await keep(concertId).waitingRoom.configure(sale);
       await index.add(concertId.toLowerCase());
       return stored;
     },
