@@ -1,20 +1,14 @@
 import { topicFor, type EventPayload, type EventType } from '@ticketing/contracts';
-import { createDatabase, migrateLatest, newId, type Database } from '@ticketing/db';
-import { createIdempotencyStore, createInternalAuth, startServer, type RunningServer } from '@ticketing/http';
-import { createEventConsumer, createOutboxRelay, createOutboxWriter, decodeEvent, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
-import { createLogger, createMetricsRegistry, type Registry } from '@ticketing/telemetry';
-import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
+import { migrateLatest, newId } from '@ticketing/db';
+import { createInternalAuth } from '@ticketing/http';
+import { decodeEvent, encodeEvent, type AnyEnvelope } from '@ticketing/messaging';
+import { createLogger, type Registry } from '@ticketing/telemetry';
+import { createTestDatabase, createTestTopics, deleteTestTopics, testKafka, testServiceEnv, uniqueName, waitFor, type TestDatabase } from '@ticketing/testing';
 import type { Consumer, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createApp } from '../src/app';
-import { createPaymentWaiter } from '../src/checkout/payment-waiter';
-import { createSagaRetrier, type SagaRetrier } from '../src/checkout/saga-retrier';
-import { sagaHandlers } from '../src/checkout/saga.consumer';
-import { createSagaMetrics } from '../src/checkout/saga.metrics';
-import { combineHandlers } from '../src/consumers';
-import { createHoldArrivals } from '../src/holds/hold-arrivals';
-import { payableHoldHandlers } from '../src/holds/payable-holds.consumer';
+import type { SagaRetrier } from '../src/checkout/saga-retrier';
+import { paymentService } from '../src/payment.service';
 
 export const INTERNAL_SECRET = 'payment-test-internal-secret-0123456789abc';
 const internalAuth = createInternalAuth(INTERNAL_SECRET);
@@ -83,7 +77,8 @@ export interface PaymentInstance {
 
 /**
  * A migrated database of the test's own, topics under a prefix of its own on the real broker, and
- * payment instances wired as main.ts wires them (consumer, relay, saga retrier, waiter). The wallet
+ * payment instances started through the service runtime as main.ts starts them (consumer, relay,
+ * saga retrier, waiter, key purge). The wallet
  * and the reservation service are played by the test: a real Kafka consumer answers the saga's
  * commands as `responders` say, through real topics, so the saga is exercised over real Kafka.
  */
@@ -144,62 +139,25 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
   stoppers.push(() => others.disconnect());
 
   const holds = new Map<string, { scheduleId: string; seatNo: number; seatVersion: number }>();
-  const pools: Database[] = [];
+  const env = testServiceEnv('payment', {
+    databaseUrl: database.url,
+    topicPrefix: prefix,
+    overrides: {
+      INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
+      OUTBOX_POLL_INTERVAL_MS: '200',
+      PAYMENT_SYNC_WAIT_MS: String(syncWaitMs),
+      HOLD_LOOKUP_WAIT_MS: String(holdLookupWaitMs),
+      SAGA_STEP_TIMEOUT_MS: String(stepTimeoutMs),
+      SAGA_RETRY_MAX_MS: String(stepTimeoutMs * 4),
+      SAGA_STALL_AFTER_MS: String(stallAfterMs),
+      SAGA_RETRY_SCAN_INTERVAL_MS: String(retryScanMs),
+    },
+  });
 
   async function startInstance(): Promise<PaymentInstance> {
-    const db = createDatabase({ url: database.url, poolMax: 10 });
-    pools.push(db);
-    const registry = createMetricsRegistry('payment');
-    const relay = createOutboxRelay({ db, databaseUrl: database.url, kafka: testKafka(), logger, pollIntervalMs: 200 });
-    const outbox = createOutboxWriter({ topicPrefix: prefix, onCommitted: () => relay.wake() });
-    const metrics = createSagaMetrics(registry, db, stallAfterMs);
-    const waiter = createPaymentWaiter({ db, databaseUrl: database.url, logger });
-    const holdArrivals = createHoldArrivals();
-    const consumer = createEventConsumer({
-      kafka: testKafka(),
-      db,
-      logger,
-      groupId: `${prefix}payment`,
-      topicPrefix: prefix,
-      retryBaseMs: 10,
-      fromBeginning: true,
-      handlers: combineHandlers(payableHoldHandlers(holdArrivals), sagaHandlers({ outbox, logger, metrics, waiter, stepTimeoutMs })),
-    });
-    const retrier = createSagaRetrier({ db, outbox, logger, metrics, stepTimeoutMs, maxDelayMs: stepTimeoutMs * 4, stallAfterMs, intervalMs: retryScanMs });
-    const { app } = createApp({
-      logger,
-      metrics: registry,
-      readiness: {},
-      internalAuth,
-      db,
-      outbox,
-      idempotency: createIdempotencyStore({ db, lockMs: syncWaitMs + holdLookupWaitMs + 10_000 }),
-      waiter,
-      holdArrivals,
-      sagaMetrics: metrics,
-      syncWaitMs,
-      holdLookupWaitMs,
-      stepTimeoutMs,
-      stallAfterMs,
-    });
-    await waiter.start();
-    await relay.start();
-    await consumer.start();
-    retrier.start();
-    const server: RunningServer = await startServer(app, { port: 0, host: '127.0.0.1' });
-    let stopped = false;
-    const stop = async () => {
-      if (stopped) return;
-      stopped = true;
-      await server.close(100);
-      await consumer.stop();
-      await retrier.stop();
-      await relay.stop();
-      await waiter.stop();
-      await db.destroy();
-    };
-    stoppers.unshift(stop);
-    return { url: `http://127.0.0.1:${server.port}/api/v1`, registry, retrier, stop };
+    const running = await paymentService.start({ env, logger, consumer: { retryBaseMs: 10 } });
+    stoppers.unshift(running.stop);
+    return { url: `${running.url}/api/v1`, registry: running.metrics, retrier: running.parts.jobs['saga-retrier'], stop: running.stop };
   }
 
   const { db } = database;
@@ -262,7 +220,6 @@ export async function createPaymentHarness({ syncWaitMs = 5_000, stepTimeoutMs =
 
     async cleanup() {
       for (const stop of stoppers) await stop().catch(() => undefined);
-      for (const pool of pools) await pool.destroy().catch(() => undefined);
       await database.drop();
       await deleteTestTopics(prefix);
     },

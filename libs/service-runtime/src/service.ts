@@ -95,8 +95,8 @@ export interface StartOptions {
   /** Start the jobs (default true); without, they are built for the caller to start (and still stopped at shutdown). */
   jobs?: boolean;
   /** Test settings of the consumer and relay that are no configuration of their own. */
-  consumer?: Pick<EventConsumerOptions, 'retryBaseMs' | 'onProcessed' | 'onDeadLettered' | 'groupId'>;
-  relay?: Pick<OutboxRelayOptions, 'retryBaseMs'>;
+  consumer?: Partial<Pick<EventConsumerOptions, 'retryBaseMs' | 'onProcessed' | 'onDeadLettered' | 'groupId'>>;
+  relay?: Partial<Pick<OutboxRelayOptions, 'retryBaseMs'>>;
   /** Flush and stop the tracing SDK as the last step of shutdown (a process of its own). */
   telemetry?: boolean;
   /** Told each step as it is taken (`start:relay`, `stop:http`, ...). */
