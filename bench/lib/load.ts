@@ -1,6 +1,7 @@
 import { SALE_LIMITS, type SaleSettings } from '@ticketing/contracts';
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { configureSale } from '../../infra/e2e/fan-client';
 import { benchConfig } from './bench-config';
 import { cpuReport } from './cpu';
@@ -57,6 +58,18 @@ export function createMeasurement({ drainMs = 500 } = {}) {
   };
 }
 export type Measurement = ReturnType<typeof createMeasurement>;
+
+/** Calls `fire` `perSecond` times a second, evenly, whatever the answers do (open loop); returns the stop. */
+export function paced(perSecond: number, fire: () => void): () => void {
+  if (!(perSecond > 0)) return () => undefined;
+  const t0 = performance.now();
+  let fired = 0;
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - t0) / 1000) * perSecond);
+    for (; fired < due; fired++) fire();
+  }, 10);
+  return () => clearInterval(timer);
+}
 
 /** Runs `work` over `items`, `width` at a time. */
 export async function inBatches<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {

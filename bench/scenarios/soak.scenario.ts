@@ -8,7 +8,7 @@ import { benchConfig } from '../lib/bench-config';
 import { cpuDelta, cpuReport } from '../lib/cpu';
 import { readCpu } from '../lib/cpu-meter';
 import { callApi, entryBody, leave, lineUp, roomCounts, signIn, type ApiAnswer, type Fan, type RoomCounts } from '../lib/fans';
-import { createBookableDate, inBatches, sleep } from '../lib/load';
+import { createBookableDate, inBatches, paced, sleep } from '../lib/load';
 import { formatMs, latencySummary, processLabel, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 import { stackMemory } from '../lib/stack-memory';
 
@@ -101,18 +101,6 @@ async function tableCounts(dbs: Record<ServiceName, Database>): Promise<TableCou
     }),
   );
   return counts;
-}
-
-/** Calls `fire` `perSecond` times a second, evenly, whatever the answers do (open loop); returns the stop. */
-function paced(perSecond: number, fire: () => void): () => void {
-  if (!(perSecond > 0)) return () => undefined;
-  const t0 = performance.now();
-  let fired = 0;
-  const timer = setInterval(() => {
-    const due = Math.floor(((performance.now() - t0) / 1000) * perSecond);
-    for (; fired < due; fired++) fire();
-  }, 10);
-  return () => clearInterval(timer);
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;

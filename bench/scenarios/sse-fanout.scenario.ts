@@ -1,12 +1,12 @@
 import { loadConfig } from '@ticketing/config';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { z } from 'zod';
 import { benchConfig } from '../lib/bench-config';
 import { callApi, enter, leave, lineUp, signIn, type Fan } from '../lib/fans';
 import { createMeasurement, createSaleConcert, inBatches, sleep } from '../lib/load';
 import { latencySummary, type Check, type Scenario, type ScenarioResult } from '../lib/report';
 import { rssBytes, servicePids } from '../lib/stack-memory';
+import { openStream, type EventStream } from '../lib/streams';
 
 const { api } = benchConfig;
 const config = loadConfig(
@@ -35,54 +35,13 @@ async function heapUsedBytes(): Promise<number> {
 const openFileLimit = (pid: number | 'self') => Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1]);
 const openFiles = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/FDSize:\s+(\d+)/)?.[1]);
 
-interface Stream {
-  request: http.ClientRequest;
-  /** The last position pushed; null while ACTIVE or before the first event. */
-  position: number | null;
-  status: string | null;
+/** A waiting fan's stream, watched for the line moving after the change. */
+interface Watched {
+  stream: EventStream;
+  /** The settled position before the change. */
+  baseline?: number;
   /** When the stream first showed a position below `baseline` (ms since the change). */
   reachedAfterMs?: number;
-  baseline?: number;
-  events: number;
-}
-
-function openStream(fan: Fan, sourceAddress: string, onEvent: (stream: Stream) => void): Promise<Stream> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(`${benchConfig.api}/queue/events`);
-    const request = http.request({
-      host: url.hostname,
-      port: url.port,
-      path: url.pathname,
-      localAddress: sourceAddress,
-      agent: false,
-      headers: { authorization: `Bearer ${fan.session}`, 'x-queue-token': fan.queueToken, accept: 'text/event-stream' },
-    });
-    const stream: Stream = { request, position: null, status: null, events: 0 };
-    request.once('error', reject);
-    request.once('response', (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`GET /queue/events answered ${res.statusCode}`));
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = frame.split('\n').find((line) => line.startsWith('data: '));
-          if (!data) continue;
-          const body = JSON.parse(data.slice(6)) as { status: string; position: number | null };
-          stream.status = body.status;
-          stream.position = body.position;
-          stream.events++;
-          onEvent(stream);
-          resolve(stream);
-        }
-      });
-      res.once('error', () => undefined);
-    });
-    request.end();
-  });
 }
 
 /**
@@ -104,7 +63,7 @@ export const scenario: Scenario = {
       notes.push(`${count} streams, not ${config.BENCH_SSE_STREAMS}: the open-file limit is ${limit} here (a hard limit this machine does not let a process raise)`);
     }
     const everyone: Fan[] = [];
-    const streams: Stream[] = [];
+    const streams: Watched[] = [];
     const load = createMeasurement({ drainMs: 0 });
     try {
       // A concert of its own; every slot of its sale filled first, so each streaming fan waits in line and has a position to watch.
@@ -123,10 +82,11 @@ export const scenario: Scenario = {
       const rssBefore = rssBytes(pid);
       const heapBefore = await heapUsedBytes();
       let changedAt: number | undefined;
-      const onEvent = (stream: Stream) => {
-        if (changedAt === undefined || stream.reachedAfterMs !== undefined || stream.baseline === undefined) return;
+      const onEvent = (watched: Watched) => {
+        const { stream } = watched;
+        if (changedAt === undefined || watched.reachedAfterMs !== undefined || watched.baseline === undefined) return;
         // Moved up, or admitted (the head of the line may be one of them).
-        if (stream.status === 'ACTIVE' || (stream.position !== null && stream.position < stream.baseline)) stream.reachedAfterMs = Date.now() - changedAt;
+        if (stream.status === 'ACTIVE' || (stream.position !== null && stream.position < watched.baseline)) watched.reachedAfterMs = Date.now() - changedAt;
       };
       const openedAt = Date.now();
       // Each fan opens its stream as soon as it has lined up: an open stream keeps its place leased,
@@ -138,7 +98,9 @@ export const scenario: Scenario = {
           const fan = await enter(await signIn(), concertId);
           everyone.push(fan);
           const address = `127.0.0.${2 + (streams.length % config.BENCH_SSE_SOURCE_ADDRESSES)}`;
-          streams.push(await openStream(fan, address, onEvent));
+          const watched = {} as Watched;
+          watched.stream = await openStream(fan, { sourceAddress: address, onEvent: () => watched.stream && onEvent(watched) });
+          streams.push(watched);
         },
       );
       const openSeconds = (Date.now() - openedAt) / 1000;
@@ -146,8 +108,8 @@ export const scenario: Scenario = {
       await sleep(2_500);
       const rssOpen = rssBytes(pid);
       const heapOpen = await heapUsedBytes();
-      const waiting = streams.filter((s) => s.status === 'WAITING');
-      for (const s of waiting) s.baseline = s.position!;
+      const waiting = streams.filter((s) => s.stream.status === 'WAITING');
+      for (const s of waiting) s.baseline = s.stream.position!;
       const gatewayFiles = openFiles(pid);
 
       // The change: an admitted fan gives up the slot, the next tick admits the head of the line, and
@@ -164,7 +126,7 @@ export const scenario: Scenario = {
       const within1s = reached.filter((ms) => ms <= 1_000).length;
       const bytesPerStream = (rssOpen - rssBefore) / streams.length;
       const checks: Check[] = [
-        { name: 'every stream opened and pushed its status', pass: streams.length === count && streams.every((s) => s.events > 0), detail: `${streams.length}/${count} streams lined up and opened in ${openSeconds.toFixed(1)} s` },
+        { name: 'every stream opened and pushed its status', pass: streams.length === count && streams.every((s) => s.stream.events > 0), detail: `${streams.length}/${count} streams lined up and opened in ${openSeconds.toFixed(1)} s` },
         { name: 'every waiting stream saw the line move', pass: reached.length === waiting.length && waiting.length > 0, detail: `${reached.length}/${waiting.length} waiting streams` },
       ];
       notes.push(
@@ -187,7 +149,7 @@ export const scenario: Scenario = {
         },
       ];
     } finally {
-      for (const s of streams) s.request.destroy();
+      for (const s of streams) s.stream.request.destroy();
       await leave(everyone);
     }
   },
