@@ -15,6 +15,8 @@ export interface Fan {
   /** The concert whose room the fan stands in (the queue token names it). */
   concertId: string;
   queueToken: string;
+  /** The fan's own address as a proxy in front of the gateway passes it (X-Forwarded-For); unset: the bench's. */
+  address?: string;
 }
 
 export interface ApiAnswer {
@@ -32,7 +34,11 @@ export async function callApi(path: string, init: RequestInit & { fan?: Fan } = 
 }
 
 /** The headers a fan's requests carry (autocannon requests set them themselves). */
-export const fanHeaders = (fan: Fan) => ({ authorization: `Bearer ${fan.session}`, 'x-queue-token': fan.queueToken });
+export const fanHeaders = (fan: Fan): Record<string, string> => ({
+  authorization: `Bearer ${fan.session}`,
+  'x-queue-token': fan.queueToken,
+  ...(fan.address ? { 'x-forwarded-for': fan.address } : {}),
+});
 
 const sessionTokens = createSessionTokens({ secret: benchConfig.SESSION_JWT_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
 
@@ -87,7 +93,7 @@ export async function untilAdmitted(fans: Fan[], stallMs = 30_000): Promise<void
 
 /**
  * The fans give up their places or slots (DELETE /queue/tokens/me). A token that already ended
- * (paid, ran out) answers 401 and counts as gone; a 5xx or a network error is retried.
+ * (paid, ran out) answers 401 and counts as gone; a 5xx or a network error is retried, a 429 after its Retry-After.
  */
 export async function leave(fans: Fan[]): Promise<void> {
   await inBatches(fans, 64, async (fan) => {
@@ -96,7 +102,7 @@ export async function leave(fans: Fan[]): Promise<void> {
       await res?.arrayBuffer();
       if (res && (res.status === 204 || res.status === 401)) return;
       if (attempt >= 5) throw new Error(`a fan could not leave the line: ${res ? `HTTP ${res.status}` : 'no answer'}`);
-      await sleep(200 * attempt);
+      await sleep(res?.status === 429 ? Number(res.headers.get('retry-after') ?? 1) * 1_000 : 200 * attempt);
     }
   });
 }
