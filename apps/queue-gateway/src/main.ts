@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const kafkaCheck = kafkaReachability(kafka, { metrics });
   const messaging = messagingSettings(config, SERVICE);
   const redis = createRoomRedisFromConfig(config);
-  const rooms = createRooms({ redis, keyPrefix: config.QUEUE_KEY_PREFIX, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000 });
+  const rooms = createRooms({ redis, keyPrefix: config.QUEUE_KEY_PREFIX, waitingLeaseMs: config.WAITING_LEASE_SECONDS * 1000, admissionTickMs: config.ADMISSION_TICK_MS });
   const consumer = createEventConsumer({
     kafka,
     db,

@@ -13,6 +13,8 @@ export interface RoomsOptions {
   now?: () => number;
   /** Fans each room's view remembers. */
   maxFansPerRoom?: number;
+  /** ADMISSION_TICK_MS: a room banks up to three ticks' (at least 3 s) worth of its admission rate. */
+  admissionTickMs?: number;
 }
 
 export interface Room {
@@ -43,7 +45,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * lives in Redis (`<prefix>:sales`, written when a sale is configured), so every gateway instance
  * ticks every room, whichever instance consumed the `sale.configured` event.
  */
-export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, maxFansPerRoom }: RoomsOptions) {
+export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, maxFansPerRoom, admissionTickMs = 1_000 }: RoomsOptions) {
+  const rateBankMs = Math.max(3_000, 3 * admissionTickMs);
   if (!/^[^{}\s:]+$/.test(keyPrefix)) throw new Error(`queue key prefix must be non-empty without braces, colons or spaces: ${JSON.stringify(keyPrefix)}`);
   const indexKey = `${keyPrefix}:sales`;
   // Rooms with a sale (from the shared index, or configured here): kept, and ticked. Anything else a
@@ -63,7 +66,7 @@ export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, 
     const id = concertId.toLowerCase();
     const found = rooms.get(id) ?? transient.get(id);
     if (found) return found;
-    const waitingRoom = createWaitingRoom({ redis, keyPrefix: `${keyPrefix}:${id}`, waitingLeaseMs, now });
+    const waitingRoom = createWaitingRoom({ redis, keyPrefix: `${keyPrefix}:${id}`, waitingLeaseMs, now, rateBankMs });
     const made = { concertId: id, waitingRoom, view: createRoomView({ room: waitingRoom, waitingLeaseMs, now, maxFans: maxFansPerRoom }) };
     transient.set(id, made);
     return made;

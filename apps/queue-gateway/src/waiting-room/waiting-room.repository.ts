@@ -16,6 +16,11 @@ export interface WaitingRoomOptions {
   now?: () => number;
   /** Time constant of the measured admission rate. */
   rateWindowMs?: number;
+  /**
+   * The most admission budget (admitPerMinute) a room banks, in milliseconds of rate: a few admission
+   * ticks, so a late or missed tick loses nothing while an idle spell cannot turn into a burst.
+   */
+  rateBankMs?: number;
   /** Waiters examined for a lapsed lease per admission tick, at least / at most (bounds the script's run time). */
   sweepBatch?: { min: number; max: number };
 }
@@ -148,7 +153,7 @@ const drawSeed = () => randomBytes(16).toString('hex');
  * one script, so any number of gateway instances may share one room.
  */
 export function createWaitingRoom(options: WaitingRoomOptions) {
-  const { redis, waitingLeaseMs, now = Date.now, rateWindowMs = 60_000 } = options;
+  const { redis, waitingLeaseMs, now = Date.now, rateWindowMs = 60_000, rateBankMs = 3_000 } = options;
   // The slice swept per tick is bounded whatever the line's length, so a tick never holds Redis long;
   // a long line is visited over several leases (a lapsed waiter is still never admitted: see ADMIT).
   const sweepBatch = options.sweepBatch ?? { min: 1_000, max: 2_000 };
@@ -177,7 +182,7 @@ export function createWaitingRoom(options: WaitingRoomOptions) {
   const runAdmit = async (goneAfter: string) => {
     const reply = (await scripts.waitingRoomAdmit(
       keys.line, keys.active, keys.tickets, keys.meta, keys.seq, keys.gone, keys.sale, keys.pre, keys.drawn,
-      now(), leaseUnits, waitingLeaseMs, rateWindowMs, sweepBatch.min, sweepBatch.max, goneAfter, drawSeed(),
+      now(), leaseUnits, waitingLeaseMs, rateWindowMs, sweepBatch.min, sweepBatch.max, goneAfter, drawSeed(), rateBankMs,
     )) as unknown[];
     const raw = reply[3] as unknown[];
     sale = parseSale(raw);

@@ -341,7 +341,7 @@ return 0
 
 /**
  * KEYS: line, active, tickets, meta, seq, gone, sale, pre, drawn.
- * ARGV: now, leaseUnits, leaseMs, rateWindowMs, sweepMin, sweepMax, goneAfter ('' = no snapshot), seed.
+ * ARGV: now, leaseUnits, leaseMs, rateWindowMs, sweepMin, sweepMax, goneAfter ('' = no snapshot), seed, bankMs.
  * One atomic step, so any number of gateways may call it at once: the pre-queue's draw when the sale has
  * just opened, drop ran-out slots, sweep a slice of the line for lapsed leases, fill free slots from the
  * head in ticket order, at most as many as the sale's admitPerMinute allows since the last tick (a budget
@@ -405,9 +405,10 @@ end
 local free = max_active - redis.call('ZCARD', KEYS[2])
 if not open then free = 0 end
 -- The rate budget: admitPerMinute accrues continuously from the opening (or the last tick of any
--- gateway), at most one second's worth banked, so an idle spell never becomes a burst.
+-- gateway), at most bankMs' worth banked (a few ticks: a late or missed tick loses nothing, an idle
+-- spell never becomes a burst).
 local per_ms = sale.per_min / 60000
-local bank = math.max(1, sale.per_min / 60)
+local bank = math.max(1, per_ms * tonumber(ARGV[9]))
 local allowance_at = tonumber(meta[8]) or sale.s_open
 local allowance = math.min(bank, (tonumber(meta[7]) or 0) + math.max(0, now - allowance_at) * per_ms)
 if not sale.passthrough then free = math.min(free, math.floor(allowance)) end
