@@ -1,14 +1,20 @@
 import { newId } from '@ticketing/db';
-import { waitFor } from '@ticketing/testing';
+import { delay as sleep, waitFor } from '@ticketing/testing';
 import { randomUUID } from 'node:crypto';
 import { call, createPaymentHarness, type PaymentHarness, type PaymentInstance } from './payment.harness';
+
+const SYNC_WAIT_MS = 10_000;
+const STEP_TIMEOUT_MS = 1_500;
+const STALL_AFTER_MS = 2_500;
+/** The harness's default. */
+const HOLD_LOOKUP_WAIT_MS = 2_000;
 
 let h: PaymentHarness;
 let a: PaymentInstance;
 let b: PaymentInstance;
 
 beforeAll(async () => {
-  h = await createPaymentHarness({ syncWaitMs: 10_000, stepTimeoutMs: 1_500, stallAfterMs: 2_500 });
+  h = await createPaymentHarness({ syncWaitMs: SYNC_WAIT_MS, stepTimeoutMs: STEP_TIMEOUT_MS, stallAfterMs: STALL_AFTER_MS });
   a = await h.startInstance();
   b = await h.startInstance();
   await h.settled(2);
@@ -78,13 +84,48 @@ describe('checkout saga over real Kafka and PostgreSQL', () => {
     h.responders.wallet = () => 'silent'; // the wallet is down
     const userId = randomUUID();
     const reservationId = await h.hold(userId);
+    // While the request waits, watch the payment's view: `stalled` must say exactly whether the
+    // step has waited longer than the stall time, judged by when each read was sent and answered.
+    const views: { sentAt: number; answeredAt: number; stalled: unknown }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const row = await h.db('payments').where({ reservation_id: reservationId }).first();
+        if (row) {
+          const sentAt = Date.now();
+          const view = await call(a.url, { path: `/payments/${row.id}`, userId, access: 'user' });
+          views.push({ sentAt, answeredAt: Date.now(), stalled: view.body.stalled });
+        }
+        await sleep(100);
+      }
+    })();
+    const askedAt = Date.now();
     const res = await pay(userId, reservationId);
+    const answeredAfterMs = Date.now() - askedAt;
+    watching = false;
+    await watcher;
     expect(res.status).toBe(202);
+    // After the whole sync wait, not before, and not much after.
+    expect(answeredAfterMs).toBeGreaterThanOrEqual(SYNC_WAIT_MS - 5);
+    expect(answeredAfterMs).toBeLessThan(SYNC_WAIT_MS + 2_000);
     expect(res.body).toMatchObject({ status: 'STARTED' });
     const paymentId = res.body.paymentId as string;
     expect(res.location).toBe(`/api/v1/payments/${paymentId}`);
 
-    await waitFor(() => h.commandsOf('wallet.debit-requested', paymentId).length >= 2 || undefined, { timeoutMs: 10_000 });
+    const row = await h.payment(paymentId);
+    const stepStartedAt = row.step_started_at.getTime();
+    const wrong = views.filter((v) => (v.stalled === true ? v.answeredAt - stepStartedAt < STALL_AFTER_MS : v.sentAt - stepStartedAt > STALL_AFTER_MS + 5));
+    expect(wrong).toEqual([]);
+    expect(views.some((v) => v.stalled === false) && views.some((v) => v.stalled === true)).toBe(true);
+
+    // Sent again no sooner than the step timeout after the first send, then after twice that (±20%
+    // jitter): the backoff doubles. Neither much later.
+    const sent = await waitFor(() => (h.commandsOf('wallet.debit-requested', paymentId).length >= 3 ? h.commandsOf('wallet.debit-requested', paymentId) : undefined), { timeoutMs: 10_000 });
+    const [first, second, third] = sent.map((c) => Date.parse(c.occurredAt));
+    expect(second - first).toBeGreaterThanOrEqual(STEP_TIMEOUT_MS - 50);
+    expect(second - first).toBeLessThan(STEP_TIMEOUT_MS + 1_500);
+    expect(third - second).toBeGreaterThanOrEqual(2 * STEP_TIMEOUT_MS * 0.8 - 50);
+    expect(third - second).toBeLessThan(2 * STEP_TIMEOUT_MS * 1.2 + 1_500);
     const stalled = await waitFor(
       async () => {
         const view = await call(a.url, { path: `/payments/${paymentId}`, userId, access: 'user' });
@@ -235,7 +276,11 @@ describe('bad requests change nothing', () => {
     const reservationId = newId();
     const key = randomUUID();
     const before = await paymentsCount();
+    const askedAt = Date.now();
     const early = await pay(userId, reservationId, key);
+    // It waited the hold lookup time for the hold (2 s in the harness), and no longer than that.
+    expect(Date.now() - askedAt).toBeGreaterThanOrEqual(HOLD_LOOKUP_WAIT_MS - 5);
+    expect(Date.now() - askedAt).toBeLessThan(HOLD_LOOKUP_WAIT_MS + 1_500);
     expect([early.status, early.body.code, early.retryAfter]).toEqual([503, 'HOLD_NOT_YET_KNOWN', '1']);
     expect(early.contentType).toContain('application/problem+json');
     expect(await paymentsCount()).toBe(before);
@@ -246,14 +291,15 @@ describe('bad requests change nothing', () => {
     expect([paid.status, paid.body.status, paid.body.amount]).toEqual([201, 'COMPLETED', 5_000]);
   });
 
-  it('an old or non-v7 reservation id that is not known stays 404 NOT_FOUND', async () => {
+  it('an unknown reservation id made more than 10 minutes ago, or not a v7 id, stays 404 NOT_FOUND; one made 9 minutes ago is still 503', async () => {
     const userId = randomUUID();
-    const hourAgo = Date.now() - 3_600_000;
-    const old = `${hourAgo.toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-000000000000`;
-    for (const reservationId of [old, randomUUID()]) {
+    const madeAgo = (ms: number) => `${(Date.now() - ms).toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-000000000000`;
+    for (const reservationId of [madeAgo(3_600_000), madeAgo(11 * 60_000), randomUUID()]) {
       const res = await pay(userId, reservationId);
       expect([res.status, res.body.code, res.retryAfter]).toEqual([404, 'NOT_FOUND', null]);
     }
+    const recent = await pay(userId, madeAgo(9 * 60_000));
+    expect([recent.status, recent.body.code]).toEqual([503, 'HOLD_NOT_YET_KNOWN']);
   });
 
   it('an expired or cancelled hold is 409 HOLD_EXPIRED without starting a saga; the key can be used again', async () => {

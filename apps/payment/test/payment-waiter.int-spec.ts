@@ -57,8 +57,10 @@ describe('payment waiter: how POST /payments learns its saga ended (real Postgre
 
   it('wakes the request when another instance finishes the payment and NOTIFYs', async () => {
     const row = await startedPayment();
-    const answer = waiter.waitForFinal(row.id, 10_000);
+    let answered = false;
+    const answer = waiter.waitForFinal(row.id, 10_000).finally(() => (answered = true));
     await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(false); // not before it is finished
     const startedAt = Date.now();
     await database.db.transaction(async (trx) => {
       await trx('payments').where({ id: row.id }).update({ status: 'COMPLETED', next_retry_at: null, finished_at: trx.fn.now() });
@@ -71,8 +73,10 @@ describe('payment waiter: how POST /payments learns its saga ended (real Postgre
   it('answers the payment as it stands when the wait runs out', async () => {
     const row = await startedPayment();
     const startedAt = Date.now();
-    expect((await waiter.waitForFinal(row.id, 400)).status).toBe('STARTED');
-    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(390);
+    expect((await waiter.waitForFinal(row.id, 1_000)).status).toBe('STARTED');
+    // At the end of the wait: not before it, and not long after.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - startedAt).toBeLessThan(1_000 + 1_000);
     expect(waiter.isWaiting(row.id)).toBe(false);
   });
 });

@@ -5,8 +5,13 @@ describe('hold arrivals', () => {
     const arrivals = createHoldArrivals();
     const startedAt = Date.now();
     const { arrival } = arrivals.expect('r1', 5_000);
-    setTimeout(() => arrivals.arrived('r1'), 20);
+    let arrivedAt = 0;
+    setTimeout(() => {
+      arrivedAt = Date.now();
+      arrivals.arrived('r1');
+    }, 20);
     await arrival;
+    expect(arrivedAt).toBeGreaterThan(0); // woken by the arrival, not before it
     expect(Date.now() - startedAt).toBeLessThan(1_000);
   });
 
@@ -17,6 +22,7 @@ describe('hold arrivals', () => {
     arrivals.arrived('r2');
     await arrival;
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(95);
+    expect(Date.now() - startedAt).toBeLessThan(100 + 1_000);
   });
 
   it('forgets a cancelled expectation', async () => {
