@@ -1,18 +1,13 @@
 import { migrateLatest } from '@ticketing/db';
 import { createHttpApp, createInternalAuth, startServer, type RunningServer, type ServerLimits } from '@ticketing/http';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, deleteTaggedKeys, testServers, type TestDatabase, uniqueName } from '@ticketing/testing';
+import { createTestDatabase, deleteTaggedKeys, testServers, testServiceEnv, type TestDatabase, uniqueName } from '@ticketing/testing';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createQueueTokens } from '../src/access/queue-token';
-import { createApp } from '../src/app';
+import { gatewayService } from '../src/gateway.service';
 import { createSessionTokens } from '../src/sessions/session-token';
 import { createPasswordHasher } from '../src/users/password-hasher';
-import { createUserRepository } from '../src/users/user.repository';
-import { createRoomRedisFromConfig } from '../src/waiting-room/room-redis';
-import { createProofOfWork } from '../src/queue/proof-of-work';
-import { createRooms } from '../src/waiting-room/rooms';
 import type { RoomSale } from '../src/waiting-room/waiting-room.repository';
 import { openSale } from './room.fixture';
 
@@ -25,7 +20,9 @@ const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
  * that accepts only gateway-signed calls and echoes who it was told the caller is. One sale is open
  * from the start (`concertId`, `maxActive` slots, no rate limit to speak of); `configureSale` opens
  * others. `redisUrl` (default the test servers') lets a test put the rooms on a Redis of its own, to
- * stop and restart it; `serverLimits` bounds the gateways' public servers as main.ts does (none by default).
+ * stop and restart it; `serverLimits` sets the bounds of the gateways' public servers (default: the
+ * gateway's own). Each gateway is started through the service runtime as main.ts starts it, without
+ * the broker (tests configure rooms as `sale.configured` would) and without its admission ticker.
  */
 export async function createGatewayHarness({
   maxActive = 5,
@@ -51,10 +48,9 @@ export async function createGatewayHarness({
   await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
   const keyPrefix = uniqueName('wr').replace(/:/g, '_');
   const concertId = randomUUID();
-  const redisClients: ReturnType<typeof createRoomRedisFromConfig>[] = [];
+  const gateways: Awaited<ReturnType<ReturnType<typeof gatewayService>['start']>>[] = [];
   const servers: RunningServer[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const closers: (() => void)[] = [];
 
   const upstreamApp = createHttpApp(
     { logger, metrics: createMetricsRegistry('upstream'), readiness: {}, internalAuth: createInternalAuth(INTERNAL_SECRET) },
@@ -70,40 +66,54 @@ export async function createGatewayHarness({
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const sessionTokens = createSessionTokens({ secret: SESSION_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
 
+  const service = gatewayService({ hasher: createPasswordHasher({ N: 2 ** 10, r: 8, p: 1 }), heartbeatMs });
+  const limits: Record<string, string | undefined> = serverLimits
+    ? {
+        GATEWAY_HEADERS_TIMEOUT_MS: String(serverLimits.headersTimeoutMs),
+        GATEWAY_REQUEST_TIMEOUT_MS: String(serverLimits.requestTimeoutMs),
+        GATEWAY_MAX_SOCKETS_PER_CLIENT: String(serverLimits.maxSocketsPerClient),
+        GATEWAY_UNCAPPED_CLIENTS: (serverLimits.uncappedClients ?? []).join(','),
+      }
+    : {};
+
   /** A gateway on the shared room; `serviceUrl` sends every forwarded route to an upstream of the test's own. */
   async function startGateway({ serviceUrl = upstreamUrl, walletUrl = serviceUrl }: { serviceUrl?: string; walletUrl?: string } = {}) {
-    // The gateway's own client settings (fail fast while Redis is away), as main.ts makes it.
-    const redis = createRoomRedisFromConfig({ REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: clusterNodes });
+    const running = await service.start({
+      env: testServiceEnv('queue-gateway', {
+        databaseUrl: database.url,
+        overrides: {
+          INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
+          SESSION_JWT_SECRET: SESSION_SECRET,
+          QUEUE_JWT_SECRET: QUEUE_SECRET,
+          ADMIN_API_KEY: 'test-admin-key',
+          // The gateway's own client of the rooms (fail fast while Redis is away).
+          REDIS_URL: redisUrl,
+          REDIS_CLUSTER_NODES: clusterNodes?.join(','),
+          QUEUE_KEY_PREFIX: keyPrefix,
+          CATALOG_URL: serviceUrl,
+          RESERVATION_URL: serviceUrl,
+          WALLET_URL: walletUrl,
+          PAYMENT_URL: serviceUrl,
+          UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs),
+          GATEWAY_BODY_LIMIT_BYTES: bodyLimitBytes === undefined ? undefined : String(bodyLimitBytes),
+          GATEWAY_OPS_PORT: '0',
+          ...limits,
+        },
+      }),
+      logger,
+      messaging: false,
+      jobs: false,
+    });
+    gateways.push(running);
+    const redis = running.connections.redis.client;
     redis.on('error', () => undefined);
-    await redis.connect();
-    redisClients.push(redis);
-    const rooms = createRooms({ redis, keyPrefix, waitingLeaseMs: 60_000 });
-    if (redisClients.length === 1) await rooms.configure(concertId, openSale({ maxActive }));
+    const { rooms, streams } = running.parts;
+    if (gateways.length === 1) await rooms.configure(concertId, openSale({ maxActive }));
     const { waitingRoom, view } = rooms.room(concertId);
     // As the admission ticker does in a running gateway, but without admitting: tests admit when they choose.
     const refresher = setInterval(() => void rooms.all().then((all) => Promise.all(all.map((r) => r.view.refresh()))).catch(() => undefined), snapshotEveryMs);
     timers.push(refresher);
-    const { app, streams } = createApp({
-      logger,
-      metrics: createMetricsRegistry('gateway'),
-      readiness: {},
-      users: createUserRepository(database.db),
-      hasher: createPasswordHasher({ N: 2 ** 10, r: 8, p: 1 }),
-      sessionTokens,
-      queueTokens: createQueueTokens({ secret: QUEUE_SECRET }),
-      rooms,
-      proofOfWork: createProofOfWork({ secret: QUEUE_SECRET, redis, keyPrefix }),
-      heartbeatMs,
-      internalAuth: createInternalAuth(INTERNAL_SECRET),
-      adminKey: 'test-admin-key',
-      upstreams: { 'concert-catalog': serviceUrl, reservation: serviceUrl, wallet: walletUrl, payment: serviceUrl },
-      upstreamTimeoutMs,
-      bodyLimitBytes,
-    });
-    const server = await startServer(app, { port: 0, host: '127.0.0.1', limits: serverLimits });
-    servers.push(server);
-    closers.push(() => streams.closeAll());
-    return { url: `http://127.0.0.1:${server.port}/api/v1`, port: server.port, rooms, waitingRoom, view, streams };
+    return { url: `${running.url}/api/v1`, port: running.port, opsPort: running.opsPort, rooms, waitingRoom, view, streams };
   }
 
   const a = await startGateway();
@@ -130,16 +140,18 @@ export async function createGatewayHarness({
     },
     async cleanup() {
       timers.forEach(clearInterval);
-      closers.forEach((close) => close());
-      for (const server of servers.reverse()) await server.close(100);
-      // A cluster of the test's own goes away with its nodes.
-      if (!clusterNodes) {
-        const redis = redisClients[0] as Redis;
-        await deleteTaggedKeys(redis, keyPrefix);
-        await redis.del(`${keyPrefix}:sales`);
+      try {
+        // A cluster of the test's own goes away with its nodes.
+        if (!clusterNodes) {
+          const redis = gateways[0].connections.redis.client as Redis;
+          await deleteTaggedKeys(redis, keyPrefix);
+          await redis.del(`${keyPrefix}:sales`);
+        }
+      } finally {
+        for (const gateway of gateways.reverse()) await gateway.stop();
+        for (const server of servers.reverse()) await server.close(100);
+        await database.drop();
       }
-      redisClients.forEach((r) => r.disconnect());
-      await database.drop();
     },
   };
 }
