@@ -14,7 +14,7 @@ export interface AppDeps {
   outbox: OutboxWriter;
   holdTtlSeconds: number;
   holdLimit: number;
-  /** Told each hold's deadline once committed (main.ts: this process's sweeper). */
+  /** Told each hold's deadline once committed (reservation.service.ts: this process's sweeper). */
   onHeld?: (holdExpiresAt: Date) => void;
 }
 

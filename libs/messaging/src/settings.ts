@@ -2,7 +2,7 @@ import type { CommonConfig } from '@ticketing/config';
 
 /**
  * The relay, outbox and consumer settings every service takes from its configuration, in one
- * place: a new messaging setting is wired here, not in each service's main.ts.
+ * place (the service runtime takes them from here): a new messaging setting is wired here, not per service.
  */
 export function messagingSettings(config: CommonConfig & { databaseUrl: string }, service: string) {
   const topicPrefix = config.KAFKA_TOPIC_PREFIX;
