@@ -11,10 +11,16 @@ import { defineService, type Connection, type RunningService } from '../src';
  * two features that both take `hold.expired` (each records its effect in the consumer's transaction),
  * two jobs and a connection that record when the runtime starts and stops them.
  */
-function testService(journal: string[]) {
+function testService(journal: string[], { failing }: { failing?: 'start' | 'stop' } = {}) {
   const job = (name: string) => ({
-    start: () => void journal.push(`${name} started`),
-    stop: async () => void journal.push(`${name} stopped`),
+    start: () => {
+      if (failing === 'start' && name === 'second') throw new Error('second job cannot start');
+      journal.push(`${name} started`);
+    },
+    stop: async () => {
+      journal.push(`${name} stopped`);
+      if (failing === 'stop' && name === 'second') throw new Error('second job cannot stop');
+    },
   });
   const effect =
     (feature: string): EventHandlers =>
@@ -188,5 +194,57 @@ describe('service runtime', () => {
       await admin.destroy();
     }
     await waitFor(async () => (await fetch(`${ops}/health/ready`)).status === 200, { label: 'ready again with its database', timeoutMs: 20_000 });
+  });
+
+  describe('when a step fails', () => {
+    const env = () => testServiceEnv('wallet', { databaseUrl: database.url, topicPrefix: prefix, overrides: { VACUUM_INTERVAL_MS: '0' } });
+
+    it('a failed start undoes what had started, in the shutdown order, and rethrows', async () => {
+      const log: string[] = [];
+      await expect(testService(log, { failing: 'start' }).start({ env: env(), onStep: (step) => log.push(step) })).rejects.toThrow('second job cannot start');
+      expect(log).toEqual([
+        'start:connection:cache',
+        'cache connected',
+        'start:relay',
+        'start:job:vacuum',
+        'start:job:first',
+        'first started',
+        'start:job:second',
+        // Nothing after the failure starts; what did is stopped (jobs' stops are safe unstarted).
+        'stop:mark-shutting-down',
+        'stop:before-close-1',
+        'streams closed',
+        'stop:job:second',
+        'second stopped',
+        'stop:job:first',
+        'first stopped',
+        'stop:job:vacuum',
+        'stop:relay',
+        'stop:kafka-check',
+        'stop:connection:cache',
+        'cache closed',
+        'stop:database',
+      ]);
+    });
+
+    it('a failing shutdown step is reported and the steps after it still run', async () => {
+      const log: string[] = [];
+      const started = await testService(log, { failing: 'stop' }).start({ env: env(), onStep: (step) => log.push(step) });
+      log.length = 0;
+      await expect(started.stop()).rejects.toThrow('second job cannot stop');
+      expect(log.slice(log.indexOf('second stopped'))).toEqual([
+        'second stopped',
+        'stop:job:first',
+        'first stopped',
+        'stop:job:vacuum',
+        'stop:relay',
+        'stop:kafka-check',
+        'stop:connection:cache',
+        'cache closed',
+        'stop:database',
+        'stop:ops',
+      ]);
+      await expect(started.db.raw('select 1')).rejects.toThrow();
+    });
   });
 });
