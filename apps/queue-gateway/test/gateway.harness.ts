@@ -76,11 +76,15 @@ export async function createGatewayHarness({
       }
     : {};
 
-  /** A gateway on the shared room; `serviceUrl` sends every forwarded route to an upstream of the test's own. */
-  async function startGateway({ serviceUrl = upstreamUrl, walletUrl = serviceUrl }: { serviceUrl?: string; walletUrl?: string } = {}) {
+  /**
+   * A gateway on the shared room; `serviceUrl` sends every forwarded route to an upstream of the
+   * test's own. With `topicPrefix`, it runs its consumer (sale and payment events) on those topics.
+   */
+  async function startGateway({ serviceUrl = upstreamUrl, walletUrl = serviceUrl, topicPrefix }: { serviceUrl?: string; walletUrl?: string; topicPrefix?: string } = {}) {
     const running = await service.start({
       env: testServiceEnv('queue-gateway', {
         databaseUrl: database.url,
+        topicPrefix,
         overrides: {
           INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
           SESSION_JWT_SECRET: SESSION_SECRET,
@@ -101,7 +105,7 @@ export async function createGatewayHarness({
         },
       }),
       logger,
-      messaging: false,
+      messaging: topicPrefix !== undefined,
       jobs: false,
     });
     gateways.push(running);
@@ -113,7 +117,7 @@ export async function createGatewayHarness({
     // As the admission ticker does in a running gateway, but without admitting: tests admit when they choose.
     const refresher = setInterval(() => void rooms.all().then((all) => Promise.all(all.map((r) => r.view.refresh()))).catch(() => undefined), snapshotEveryMs);
     timers.push(refresher);
-    return { url: `${running.url}/api/v1`, port: running.port, opsPort: running.opsPort, rooms, waitingRoom, view, streams };
+    return { url: `${running.url}/api/v1`, port: running.port, opsPort: running.opsPort, groupId: running.groupId, rooms, waitingRoom, view, streams, stop: running.stop };
   }
 
   const a = await startGateway();
@@ -124,6 +128,8 @@ export async function createGatewayHarness({
     b,
     startGateway,
     keyPrefix,
+    /** The gateways' database (users, processed message ids). */
+    db: database.db,
     /** The sale open from the start. */
     concertId,
     /** Opens (or changes) another sale's room, as `sale.configured` would. */

@@ -1,11 +1,8 @@
 import { topicFor } from '@ticketing/contracts';
-import { createEventConsumer, createMessagingTables, encodeEvent } from '@ticketing/messaging';
-import { createLogger } from '@ticketing/telemetry';
+import { encodeEvent } from '@ticketing/messaging';
 import { createTestTopics, deleteTestTopics, testKafka, uniqueName, waitFor } from '@ticketing/testing';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { createTestDatabase } from '@ticketing/testing';
-import { gatewayEventHandlers } from '../src/queue/sale-events.consumer';
 import { call, createGatewayHarness, SESSION_SECRET, type GatewayHarness } from './gateway.harness';
 
 type Entered = { userId: string; session: string; queueToken: string; position: number; ticket: number };
@@ -199,19 +196,11 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
 
     const prefix = `${uniqueName('gw')}.`;
     await createTestTopics(prefix);
-    const consumerDb = await createTestDatabase('gateway_consumer');
-    await createMessagingTables(consumerDb.db);
-    const consumer = createEventConsumer({
-      kafka: testKafka(),
-      db: consumerDb.db,
-      logger: createLogger('gw', 'silent'),
-      groupId: uniqueName('gateway'),
-      topicPrefix: prefix,
-      handlers: gatewayEventHandlers({ rooms: h.a.rooms, logger: createLogger('gw', 'silent') }),
-    });
+    // A third gateway as main.ts runs it, with the runtime's consumer of sale and payment events.
+    const consuming = await h.startGateway({ topicPrefix: prefix });
+    const processed = async () => Number((await h.db('processed_messages').where({ consumer: consuming.groupId }).count({ n: '*' }).first())?.n);
     const producer = testKafka().producer();
     try {
-      await consumer.start();
       await producer.connect();
       const event = encodeEvent({
         type: 'payment.completed',
@@ -225,18 +214,17 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
         payload: { paymentId: randomUUID(), userId: buyer.userId, reservationId: randomUUID(), amount: 50_000, concertId: randomUUID(), queueTicket: buyer.ticket },
       });
       await producer.send({ topic: topicFor('payment.completed', prefix), messages: [{ key: elsewhere.id, value: JSON.stringify(elsewhere) }] });
-      await waitFor(async () => Number((await consumerDb.db('processed_messages').count({ n: '*' }).first())?.n) === 1, { label: 'the other sale’s event consumed' });
+      await waitFor(async () => (await processed()) === 1, { label: 'the other sale’s event consumed' });
       expect((await status(h.a.url, buyer)).body.status).toBe('ACTIVE');
       // Delivered twice: the second copy must change nothing.
       for (let i = 0; i < 2; i++) await producer.send({ topic: topicFor('payment.completed', prefix), messages: [{ key: event.id, value: JSON.stringify(event) }] });
       await waitFor(async () => (await status(h.a.url, buyer)).body.status === 'EXPIRED', { label: 'the buyer expired' });
       await h.b.view.admit();
       expect((await status(h.b.url, next)).body.status).toBe('ACTIVE');
-      expect(await consumerDb.db('processed_messages').count({ n: '*' }).first()).toEqual({ n: 2 });
+      expect(await processed()).toBe(2);
     } finally {
       await producer.disconnect();
-      await consumer.stop();
-      await consumerDb.drop();
+      await consuming.stop();
       await deleteTestTopics(prefix);
     }
   });
