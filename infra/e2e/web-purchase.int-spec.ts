@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { seedDemo } from '../scripts/seed-demo';
 import { launchBrowser, fanContext, PHONE, screenshot, visibleText } from './browser';
@@ -30,9 +31,17 @@ describe('the web app: buying a seat', () => {
     const html = await page.text();
     const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
-    const script = await fetch(`${system.gatewayUrl}${asset}`);
+    const script = await fetch(`${system.gatewayUrl}${asset}`, { headers: { 'accept-encoding': 'gzip' } });
     expect(script.status).toBe(200);
     expect(script.headers.get('cache-control')).toContain('immutable');
+    expect(script.headers.get('content-encoding')).toBe('gzip');
+    const gzipped = await new Promise<number>((resolve, reject) =>
+      get(`${system.gatewayUrl}${asset}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length)).on('end', () => resolve(bytes)).on('error', reject);
+      }).on('error', reject),
+    );
+    console.log(`[web] ${asset}: ${gzipped} bytes on the wire (gzip), ${(await script.arrayBuffer()).byteLength} unpacked`);
     const unknownApi = await fetch(`${system.gatewayUrl}/api/v1/no-such-route`);
     expect(unknownApi.status).toBe(404);
     expect(unknownApi.headers.get('content-type')).toMatch(/problem\+json/);

@@ -113,10 +113,10 @@ export function tailFile(file: string, lines = 40): string {
 export function runCommand(
   command: string,
   args: string[],
-  { timeoutMs = 60_000, cwd }: { timeoutMs?: number; cwd?: string } = {},
+  { timeoutMs = 60_000, cwd, env }: { timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const collect = (chunk: Buffer) => {
       output += chunk.toString('utf8');

@@ -29,7 +29,9 @@ export async function ensureWebBuild({ log = defaultLog, force = false }: { log?
   if (!force && webBuildIsCurrent()) return { built: false, ms: 0 };
   const t0 = Date.now();
   log(`building the web app (apps/web → ${path.relative(REPO_ROOT, WEB_DIST)})`);
-  const { code, output } = await runCommand(process.execPath, [VITE, 'build', '--config', path.join(WEB_DIR, 'vite.config.mts')], { cwd: REPO_ROOT, timeoutMs: 180_000 });
+  // A production build whatever NODE_ENV the caller runs under (jest sets `test`, which Vite would follow).
+  const env = { ...process.env, NODE_ENV: 'production' };
+  const { code, output } = await runCommand(process.execPath, [VITE, 'build', '--config', path.join(WEB_DIR, 'vite.config.mts')], { cwd: REPO_ROOT, timeoutMs: 180_000, env });
   if (code !== 0) throw new Error(`the web app's build failed (exit ${code}):\n${output.slice(-3000)}`);
   return { built: true, ms: Date.now() - t0 };
 }

@@ -1,5 +1,6 @@
 import { createHttpApp, type HttpApp, type InternalAuth, type ReadinessCheck } from '@ticketing/http';
 import type { Logger, Registry } from '@ticketing/telemetry';
+import compression from 'compression';
 import express, { type RequestHandler } from 'express';
 import path from 'node:path';
 import swaggerUi from 'swagger-ui-express';
@@ -53,6 +54,7 @@ const DEFAULT_WEB_ROOT = path.resolve(__dirname, '../../web/dist');
  * The fan web app: `GET /` (index.html, never cached, so a new build is picked up) and its files
  * (content-hashed names, cached for good). Never anything under /api: those are the API's, also
  * when they do not exist (404 problem+json). Without a build, `/` is a 404 like any unknown path.
+ * Files go out gzipped to browsers that ask for it.
  */
 function webApp(root: string): RequestHandler {
   const files = express.static(root, {
@@ -60,7 +62,9 @@ function webApp(root: string): RequestHandler {
     redirect: false,
     setHeaders: (res, file) => res.setHeader('cache-control', path.basename(path.dirname(file)) === 'assets' ? 'public, max-age=31536000, immutable' : 'no-cache'),
   });
-  return (req, res, next) => (req.path === '/api' || req.path.startsWith('/api/') ? next() : files(req, res, next));
+  // Gzipped here only: the API's answers stay as they are (event streams must not be buffered).
+  const gzip = compression();
+  return (req, res, next) => (req.path === '/api' || req.path.startsWith('/api/') ? next() : gzip(req, res, () => files(req, res, next)));
 }
 
 /**

@@ -70,10 +70,12 @@ export function App() {
   const path = route.value;
   const main = useRef<HTMLElement>(null);
   const firstRender = useRef(true);
+  const lastMove = useRef(0);
   // A new screen: move focus to its heading, so keyboard and screen-reader users start at the top.
   useEffect(() => {
-    // A message set just before this move is for this screen; an older one is done with.
-    if (notice.peek() && Date.now() - notice.peek()!.setAt > 1_000) notice.value = null;
+    // A message set since the last move is for this screen; one shown on the previous screen is done with.
+    if (notice.peek() && notice.peek()!.setAt < lastMove.current) notice.value = null;
+    lastMove.current = Date.now();
     if (firstRender.current) {
       firstRender.current = false;
       return;
