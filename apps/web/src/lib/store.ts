@@ -72,3 +72,12 @@ export const notice = signal<{ text: string; tone: 'info' | 'warn'; setAt: numbe
 export function tell(text: string, tone: 'info' | 'warn' = 'info'): void {
   notice.value = { text, tone, setAt: Date.now() };
 }
+
+/** Which concert a hold of mine belongs to (a reservation names its date only), for links back to it. */
+export function rememberHold(reservationId: string, concertId: string): void {
+  localStorage.setItem(`tickets.hold.${reservationId}`, concertId);
+}
+
+export function concertOfHold(reservationId: string): string | null {
+  return localStorage.getItem(`tickets.hold.${reservationId}`);
+}

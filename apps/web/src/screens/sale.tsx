@@ -199,7 +199,7 @@ function Line({ concertId, joinedNow, onLeft }: { concertId: string; joinedNow: 
         </div>
       );
     case 'PRE_QUEUE':
-      return <PreQueue status={line.status} />;
+      return <PreQueue status={line.status} onLeave={leave} />;
     case 'WAITING':
       return <Waiting concertId={concertId} status={line.status} transport={line.transport} onLeave={leave} />;
     case 'ACTIVE':
@@ -216,7 +216,7 @@ function Line({ concertId, joinedNow, onLeft }: { concertId: string; joinedNow: 
   }
 }
 
-function PreQueue({ status }: { status: Signal<QueueStatus | null> }) {
+function PreQueue({ status, onLeave }: { status: Signal<QueueStatus | null>; onLeave(): void }) {
   const opensAt = useComputed(() => status.value?.opensAt ?? null);
   const inSeconds = useComputed(() => clock(secondsUntil(opensAt.value, now.value)));
   return (
@@ -229,6 +229,9 @@ function PreQueue({ status }: { status: Signal<QueueStatus | null> }) {
         When it opens, everyone already here is given a place in a random order, so there is no need to rush. Keep this page open: it moves on by
         itself.
       </p>
+      <button type="button" onClick={onLeave}>
+        Leave the line
+      </button>
     </div>
   );
 }

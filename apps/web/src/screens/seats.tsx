@@ -6,7 +6,7 @@ import { now, secondsUntil } from '../lib/clock';
 import { clock, when, won } from '../lib/format';
 import { sendBackIfGone } from '../lib/place-gone';
 import { href, navigate } from '../lib/router';
-import { queueHeaders, tell } from '../lib/store';
+import { queueHeaders, rememberHold, tell } from '../lib/store';
 import { ErrorText, Loading, Title } from '../lib/ui';
 
 /** How often the seat map asks for the seats' status (held and sold seats change without a reload). */
@@ -58,6 +58,7 @@ export function SeatsScreen({ concertId, scheduleId }: { concertId: string; sche
     message.value = null;
     try {
       const held = await ok(api.POST('/api/v1/reservations', { body: { scheduleId, seatNo }, headers: queueHeaders(concertId) }));
+      rememberHold(held.reservationId, concertId);
       tell(`Seat ${seatNo} is yours for the next few minutes. Pay before the time runs out.`);
       navigate(`/concerts/${concertId}/holds/${held.reservationId}`);
     } catch (e) {

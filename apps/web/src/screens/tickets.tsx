@@ -3,7 +3,7 @@ import { useEffect } from 'preact/hooks';
 import { api, ok, type Reservation } from '../api/client';
 import { when, won } from '../lib/format';
 import { href, navigate } from '../lib/router';
-import { session, userHeaders } from '../lib/store';
+import { concertOfHold, session, userHeaders } from '../lib/store';
 import { ErrorText, Loading, Title } from '../lib/ui';
 
 const STATUS = { HELD: 'Held, not paid yet', SOLD: 'Paid', EXPIRED: 'Hold expired', CANCELLED: 'Cancelled' } as const;
@@ -49,6 +49,12 @@ export function TicketsScreen() {
             {others.map((r) => (
               <li key={r.reservationId}>
                 Seat {r.seatNo}, {won(r.price)}: {STATUS[r.status]} ({when(r.createdAt)})
+                {r.status === 'HELD' && concertOfHold(r.reservationId) && (
+                  <>
+                    {' '}
+                    <a href={href(`/concerts/${concertOfHold(r.reservationId)}/holds/${r.reservationId}`)}>Pay or cancel</a>
+                  </>
+                )}
               </li>
             ))}
           </ul>
