@@ -274,6 +274,35 @@ describe('waiting room on a real Redis', () => {
     expect(await room.status(c, 1.5)).toEqual({ status: 'EXPIRED' });
   });
 
+  it('an admitted slot lasts exactly the active time: ACTIVE until activeUntil, EXPIRED from then, and a waiter admitted no sooner than the head', async () => {
+    const { room, clock } = setup({ maxActive: 1, activeTtlMs: 120 * SECOND });
+    const [a, b] = users(2);
+    const tA = (await room.enter(a)).ticket;
+    const tB = (await room.enter(b)).ticket;
+    const admittedAt = clock.now;
+    expect((await room.admit()).admitted).toBe(1);
+    // The head (a) is admitted, b behind it is not, though it asked in the same tick.
+    expect(await room.status(b, tB)).toMatchObject({ status: 'WAITING', position: 1 });
+    const active = await room.status(a, tA);
+    expect(active).toMatchObject({ status: 'ACTIVE', activeUntil: admittedAt + 120 * SECOND });
+
+    const keepWaiting = async () => void (await room.status(b, tB)); // b polls, so only a's slot can run out
+    for (const at of [40, 80]) {
+      clock.now = admittedAt + at * SECOND;
+      await keepWaiting();
+    }
+    clock.now = admittedAt + 120 * SECOND - 1;
+    await keepWaiting();
+    expect(await room.status(a, tA)).toMatchObject({ status: 'ACTIVE' });
+    expect((await room.admit()).admitted).toBe(0); // a tick a moment before the end frees nothing
+    expect(await room.status(b, tB)).toMatchObject({ status: 'WAITING', position: 1 });
+
+    clock.now = admittedAt + 120 * SECOND;
+    expect(await room.status(a, tA)).toEqual({ status: 'EXPIRED' });
+    expect(await room.admit()).toMatchObject({ admitted: 1, expiredActive: 1 });
+    expect(await room.status(b, tB)).toMatchObject({ status: 'ACTIVE', activeUntil: clock.now + 120 * SECOND });
+  });
+
   it('an active user whose slot ran out and who lines up before the next tick starts over at the back', async () => {
     const { room, clock } = setup({ maxActive: 1, activeTtlMs: 120 * SECOND });
     const [a, b] = users(2);

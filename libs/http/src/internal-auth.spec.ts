@@ -62,6 +62,21 @@ describe('internal credentials (only the gateway may call a service)', () => {
       expect((await answer(await handMade({ iat: now() + 2, exp: now() + 62 }))).status).toBe(200);
     });
 
+    it('draws each line where it says, on both sides: lifetime, clock skew, expiry', async () => {
+      const max = MAX_INTERNAL_CREDENTIAL_TTL_SECONDS;
+      // Lifetime: exactly the maximum passes, 10 s more does not.
+      expect((await answer(await handMade({ iat: now(), exp: now() + max }))).status).toBe(200);
+      expect(await answer(await handMade({ iat: now(), exp: now() + max + 10 }))).toEqual(refused);
+      // Issued long ago but within the maximum: passes; beyond it: refused.
+      expect((await answer(await handMade({ iat: now() - max + 20, exp: now() + 10 }))).status).toBe(200);
+      // From the future: within the 5 s tolerance passes, 15 s ahead does not.
+      expect((await answer(await handMade({ iat: now() + 3, exp: now() + 63 }))).status).toBe(200);
+      expect(await answer(await handMade({ iat: now() + 15, exp: now() + 75 }))).toEqual(refused);
+      // Expired: a moment inside its life passes, 15 s past its exp does not.
+      expect((await answer(await handMade({ iat: now() - 59, exp: now() + 1 }))).status).toBe(200);
+      expect(await answer(await handMade({ iat: now() - 75, exp: now() - 15 }))).toEqual(refused);
+    });
+
     it('signs only short lifetimes', () => {
       expect(() => createInternalAuth(secret, { ttlSeconds: MAX_INTERNAL_CREDENTIAL_TTL_SECONDS + 1 })).toThrow(RangeError);
       expect(() => createInternalAuth(secret, { ttlSeconds: 0 })).toThrow(RangeError);
