@@ -172,4 +172,33 @@ describe('the web app: the line and the hold', () => {
       await context.close();
     }
   }, 120_000);
+
+  it('a fan whose turn ended is brought back to the line with the reason, and can line up again', async () => {
+    const title = 'Turn Ends';
+    const concertId = await concertOnSale(title, { queueOpensAt: new Date(Date.now() - MINUTE), saleOpensAt: new Date(Date.now() - MINUTE), maxActive: 5 });
+    const context = await fanContext(browser, system.gatewayUrl);
+    const page = await context.newPage();
+    try {
+      await signUpInBrowser(page, 'Gone');
+      await openConcert(page, concertId, title);
+      await page.getByRole('button', { name: 'Join the line' }).click();
+      await page.getByRole('heading', { name: 'Pick a seat' }).waitFor({ timeout: 30_000 });
+      // The turn ends outside this page (here: the fan's place is given up through the API with the stored tokens).
+      const { session, queue } = (await page.evaluate(`({
+        session: JSON.parse(localStorage.getItem('tickets.session')).token,
+        queue: JSON.parse(localStorage.getItem('tickets.queue.${concertId}')).token,
+      })`)) as { session: string; queue: string };
+      expectStatus(await call(`${system.api}/queue/tokens/me`, { method: 'DELETE', headers: { authorization: `Bearer ${session}`, 'x-queue-token': queue } }), 204, 'leave');
+      // The seat map's next look at the seats is refused: back on the concert's page, told why.
+      await page.getByText('Join the line again').waitFor({ timeout: 15_000 });
+      await page.getByRole('heading', { name: title }).waitFor();
+      await screenshot(page, 'turn-ended');
+      await page.getByRole('button', { name: 'Join the line' }).click();
+      await page.getByRole('heading', { name: 'Pick a seat' }).waitFor({ timeout: 30_000 });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- the page said:\n${await visibleText(page)}`);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
 });

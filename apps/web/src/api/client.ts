@@ -1,5 +1,8 @@
 import createClient from 'openapi-fetch';
+import { ApiProblem, NETWORK } from './problem';
 import type { components, paths } from './schema';
+
+export { ApiProblem, NETWORK };
 
 /** The public API, typed from the gateway's OpenAPI document (schema.d.ts is generated, never edited). */
 export const api = createClient<paths>({ baseUrl: '' });
@@ -16,22 +19,6 @@ export type Hold = Schemas['HoldSeatResponse'];
 export type Payment = Schemas['Payment'];
 export type LedgerEntry = Schemas['LedgerEntry'];
 export type ProblemBody = Schemas['Problem'];
-
-/** An answer that was not a success: the problem+json body (or what stood for one), its status and Retry-After. */
-export class ApiProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly detail: string,
-    readonly body: Record<string, unknown> = {},
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(`${status} ${code}: ${detail}`);
-  }
-}
-
-/** No answer at all (offline, the gateway down). */
-export const NETWORK = 'NETWORK';
 
 interface Outcome<T> {
   data?: T;

@@ -1,4 +1,4 @@
-import { ApiProblem, NETWORK } from './client';
+import { ApiProblem, NETWORK } from './problem';
 import { clock } from '../lib/format';
 
 /**
