@@ -104,7 +104,10 @@ export async function seedDemo(options: SeedDemoOptions = {}): Promise<SeedDemoR
     try {
       res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     } catch (error) {
-      throw new Error(`demo data: cannot reach the gateway at ${gatewayUrl} (${(error as Error).message}); is the stack running?`);
+      // fetch's own message is only "fetch failed": the reason (refused, reset, timed out) is its cause.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const why = [(error as Error).message, cause?.code, cause?.message].filter(Boolean).join(': ');
+      throw new Error(`demo data: cannot reach the gateway at ${gatewayUrl} for ${method} ${url} (${why}); is the stack running?`);
     }
     const text = await res.text();
     if (!res.ok) throw new Error(`demo data: ${method} ${url} answered ${res.status}: ${text}`);
