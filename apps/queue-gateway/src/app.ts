@@ -12,6 +12,8 @@ import type { QueueTokens } from './access/queue-token';
 import { forwardingRoutes, type ForwardingDeps } from './forwarding/forwarding.routes';
 import { buildOpenApiDocument } from './openapi/openapi.document';
 import { presentStatus, queueRoutes, queueStatusRoutes } from './queue/queue.routes';
+import { withUserLimit } from './rate-limits/limited-access';
+import type { RateLimits } from './rate-limits/rate-limits';
 import { createStatusStreams, type StatusStreams } from './queue/status-streams';
 import { createSessionsRouter } from './sessions/sessions.routes';
 import type { SessionTokens } from './sessions/session-token';
@@ -46,6 +48,10 @@ export interface AppDeps {
   bodyLimitBytes?: number;
   /** The fan web app's build (apps/web/dist), served at `/`; default: that folder of this repository. */
   webRoot?: string;
+  /** Request limits shared by every instance through Redis (rate-limits/). */
+  rateLimits: RateLimits;
+  /** Express `trust proxy`: false = the client is the socket's remote address, never X-Forwarded-For. */
+  trustProxy: false | number | string[];
 }
 
 const DEFAULT_WEB_ROOT = path.resolve(__dirname, '../../web/dist');
@@ -92,7 +98,9 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
     peekAdmissionFromSnapshot: admissions.peek,
     adminKey: deps.adminKey,
   };
-  const requireAccess = createAccessCheck(accessDeps);
+  const accessCheck = createAccessCheck(accessDeps);
+  // Every route a fan is signed in for also counts against that fan's request limit.
+  const requireAccess = withUserLimit(accessCheck, deps.rateLimits.perUser);
   const openApi = buildOpenApiDocument();
   const http = createHttpApp(
     {
@@ -103,7 +111,8 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
       metrics: deps.metrics,
       readiness: deps.readiness,
       bodyLimit: deps.bodyLimitBytes,
-      mountFirst: (app) => app.use(queueStatusRoutes({ requireAccess, room: rooms.room, streams })),
+      // The per-address limit runs ahead of every route but /health/live.
+      mountFirst: (app) => app.use(deps.rateLimits.perAddress, queueStatusRoutes({ requireAccess, room: rooms.room, streams })),
       // Forwarded requests are read whole (raw, bounded) before the owning service is called.
       mountBeforeBodyParsing: (app) =>
         app.use(forwardingRoutes({ upstreams: deps.upstreams, requireAccess, internalAuth: deps.internalAuth, timeoutMs: deps.upstreamTimeoutMs, bodyLimitBytes: deps.bodyLimitBytes, logger: deps.logger })),
@@ -111,8 +120,8 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
     (app) => {
       app.get('/api/docs/openapi.json', (_req, res) => res.json(openApi));
       app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(openApi));
-      app.use(createUsersRouter({ users: deps.users, hasher: deps.hasher }));
-      app.use(createSessionsRouter({ users: deps.users, hasher: deps.hasher, sessionTokens: deps.sessionTokens }));
+      app.use(createUsersRouter({ users: deps.users, hasher: deps.hasher, limit: deps.rateLimits.signUp }));
+      app.use(createSessionsRouter({ users: deps.users, hasher: deps.hasher, sessionTokens: deps.sessionTokens, guard: deps.rateLimits.logIn }));
       // The sale's proof-of-work difficulty, as the room's last tick read it (0 = none asked).
       const difficultyOf = async (concertId: string) => {
         const { waitingRoom } = rooms.room(concertId);
@@ -127,6 +136,10 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
         const id = concertId.toLowerCase();
         res.set('cache-control', 'no-store').json(await deps.proofOfWork.challenge(req.principal!.userId!, id, await difficultyOf(id)));
       });
+      // Entering a room and leaving it each take a step of the fan's entry limit (every entry after a
+      // leave is a new ticket), before the queue routes run.
+      app.post('/api/v1/queue/tokens', accessCheck('user'), deps.rateLimits.queueEntry);
+      app.delete('/api/v1/queue/tokens/me', accessCheck('user'), deps.rateLimits.queueEntry);
       app.use(queueRoutes({ requireAccess, queueTokens: deps.queueTokens, room: rooms.room, beforeEntry: [...(deps.beforeEntry ?? []), proofOfWork] }));
       // An operator's look at one sale's room: its settings, counts, measured rate and the pre-queue's draw record.
       app.get('/api/v1/admin/waiting-rooms/:concertId', requireAccess('admin'), async (req, res) => {
@@ -148,5 +161,7 @@ export function createApp(deps: AppDeps): HttpApp & { streams: StatusStreams } {
   // The gateway's own answers are per-fan and no-store; hashing each body for an ETag buys nothing.
   // Forwarded answers keep the services' ETags (the proxy passes headers through).
   http.app.set('etag', false);
+  // Who the client is (the limits' address): the socket's peer unless TRUST_PROXY names the proxies in front.
+  http.app.set('trust proxy', deps.trustProxy);
   return { ...http, streams };
 }

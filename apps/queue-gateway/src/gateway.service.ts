@@ -5,6 +5,7 @@ import { createApp } from './app';
 import { loadGatewayConfig, publicServerLimits } from './config';
 import { createProofOfWork } from './queue/proof-of-work';
 import { gatewayEventHandlers } from './queue/sale-events.consumer';
+import { createRateLimits } from './rate-limits/rate-limits';
 import { createSessionTokens } from './sessions/session-token';
 import { createPasswordHasher, type PasswordHasher } from './users/password-hasher';
 import { createUserRepository } from './users/user.repository';
@@ -41,7 +42,7 @@ export function gatewayService({ hasher, heartbeatMs }: GatewayServiceOptions = 
         metrics,
         readiness,
         users: createUserRepository(db),
-        hasher: hasher ?? createPasswordHasher(),
+        hasher: hasher ?? createPasswordHasher({ memoryKib: config.PASSWORD_HASH_MEMORY_KIB, iterations: config.PASSWORD_HASH_ITERATIONS, parallelism: config.PASSWORD_HASH_PARALLELISM }),
         sessionTokens: createSessionTokens({ secret: config.SESSION_JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS, issuer: 'queue-gateway' }),
         queueTokens: createQueueTokens({ secret: config.QUEUE_JWT_SECRET }),
         rooms,
@@ -57,6 +58,8 @@ export function gatewayService({ hasher, heartbeatMs }: GatewayServiceOptions = 
         },
         upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
         bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
+        rateLimits: createRateLimits({ redis, keyPrefix: config.RATE_LIMIT_KEY_PREFIX, settings: config }),
+        trustProxy: config.TRUST_PROXY,
       });
       let ticker: AdmissionTicker | undefined;
       return {

@@ -4,10 +4,12 @@ import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import { createTestDatabase, deleteTaggedKeys, testServers, testServiceEnv, type TestDatabase, uniqueName } from '@ticketing/testing';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { gatewayService } from '../src/gateway.service';
+import type { RateLimitSettings } from '../src/rate-limits/rate-limits';
 import { createSessionTokens } from '../src/sessions/session-token';
-import { createPasswordHasher } from '../src/users/password-hasher';
 import type { RoomSale } from '../src/waiting-room/waiting-room.repository';
 import { openSale } from './room.fixture';
 
@@ -23,6 +25,8 @@ const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789ab';
  * stop and restart it; `serverLimits` sets the bounds of the gateways' public servers (default: the
  * gateway's own). Each gateway is started through the service runtime as main.ts starts it, without
  * the broker (tests configure rooms as `sale.configured` would) and without its admission ticker.
+ * The request limits are the gateway's defaults unless `rateLimits` changes some (their counters are
+ * shared by both instances, under the harness's own key prefix); `trustProxy` is TRUST_PROXY.
  */
 export async function createGatewayHarness({
   maxActive = 5,
@@ -33,6 +37,8 @@ export async function createGatewayHarness({
   clusterNodes,
   serverLimits,
   bodyLimitBytes,
+  rateLimits = {},
+  trustProxy,
 }: {
   maxActive?: number;
   upstreamTimeoutMs?: number;
@@ -42,6 +48,8 @@ export async function createGatewayHarness({
   clusterNodes?: string[];
   serverLimits?: ServerLimits;
   bodyLimitBytes?: number;
+  rateLimits?: Partial<RateLimitSettings>;
+  trustProxy?: string;
 } = {}) {
   const logger = createLogger('gateway-test', 'silent');
   const database: TestDatabase = await createTestDatabase('gateway');
@@ -66,7 +74,8 @@ export async function createGatewayHarness({
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const sessionTokens = createSessionTokens({ secret: SESSION_SECRET, ttlSeconds: 3600, issuer: 'queue-gateway' });
 
-  const service = gatewayService({ hasher: createPasswordHasher({ N: 2 ** 10, r: 8, p: 1 }), heartbeatMs });
+  // The production password hasher: argon2id at OWASP's cost takes a few milliseconds.
+  const service = gatewayService({ heartbeatMs });
   const limits: Record<string, string | undefined> = serverLimits
     ? {
         GATEWAY_HEADERS_TIMEOUT_MS: String(serverLimits.headersTimeoutMs),
@@ -102,6 +111,8 @@ export async function createGatewayHarness({
           GATEWAY_BODY_LIMIT_BYTES: bodyLimitBytes === undefined ? undefined : String(bodyLimitBytes),
           GATEWAY_OPS_PORT: '0',
           ...limits,
+          ...Object.fromEntries(Object.entries(rateLimits).map(([name, value]) => [name, String(value)])),
+          TRUST_PROXY: trustProxy,
         },
       }),
       logger,
@@ -150,8 +161,11 @@ export async function createGatewayHarness({
         // A cluster of the test's own goes away with its nodes.
         if (!clusterNodes) {
           const redis = gateways[0].connections.redis.client as Redis;
+          // A test that restarted the rooms' Redis may end before this client is back (it sends nothing offline).
+          if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(10_000) });
           await deleteTaggedKeys(redis, keyPrefix);
           await redis.del(`${keyPrefix}:sales`);
+          await deleteKeys(redis, `${keyPrefix}:rl:*`);
         }
       } finally {
         for (const gateway of gateways.reverse()) await gateway.stop();
@@ -162,20 +176,64 @@ export async function createGatewayHarness({
   };
 }
 
+/** Deletes the keys matching `pattern` (the request limits' counters: one key each, no hash tag). */
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+    if (keys.length) await Promise.all(keys.map((key) => redis.del(key)));
+    cursor = next;
+  } while (cursor !== '0');
+}
+
 export type GatewayHarness = Awaited<ReturnType<typeof createGatewayHarness>>;
 
 export interface Answer {
   status: number;
   body: Record<string, unknown>;
+  /** The Retry-After header, if any. */
+  retryAfter?: string;
 }
 
-/** One HTTP call with the fan's credentials; returns the status and the parsed body. */
-export async function call(url: string, init: { method?: string; session?: string; queueToken?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+export interface CallInit {
+  method?: string;
+  session?: string;
+  queueToken?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /**
+   * The source address of the connection (any 127.x.y.z reaches the gateway on 127.0.0.1 over
+   * Linux's loopback): a client at another address, as the gateway's limits see it.
+   */
+  from?: string;
+}
+
+/** One HTTP call with the fan's credentials; returns the status, the parsed body and Retry-After. */
+export async function call(url: string, init: CallInit = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.session) headers.authorization = `Bearer ${init.session}`;
   if (init.queueToken) headers['x-queue-token'] = init.queueToken;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+  const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+  if (init.from) return callFrom(init.from, url, init.method ?? 'GET', headers, body);
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : {} };
+  return { status: res.status, body: text ? JSON.parse(text) : {}, retryAfter: res.headers.get('retry-after') ?? undefined };
+}
+
+function callFrom(localAddress: string, url: string, method: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        const retryAfter = res.headers['retry-after'];
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {}, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

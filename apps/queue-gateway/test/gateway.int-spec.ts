@@ -49,7 +49,8 @@ describe('gateway: waiting room, access policy and forwarding (real Redis, Postg
   });
 
   it('answers 404 SALE_NOT_FOUND for a concert without a sale, and neither keeps nor ticks a room for it', async () => {
-    h = await createGatewayHarness();
+    // One fan tries 51 entries here, more than the default entry limit (10 a minute) lets through.
+    h = await createGatewayHarness({ rateLimits: { RATE_LIMIT_QUEUE_ENTRIES: 100 } });
     const fan = await h.fan();
     const unknown = Array.from({ length: 50 }, () => randomUUID());
     for (const concertId of unknown) {

@@ -1,16 +1,19 @@
 import { migrateLatest } from '@ticketing/db';
 import { createHttpApp, ProblemError } from '@ticketing/http';
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
-import { createTestDatabase, uniqueName, type TestDatabase } from '@ticketing/testing';
+import { createTestDatabase, testServers, uniqueName, type TestDatabase } from '@ticketing/testing';
 import type { Express } from 'express';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
+import { loadGatewayConfig } from '../src/config';
+import { createRateLimits } from '../src/rate-limits/rate-limits';
 import { createSessionTokens, type SessionTokens } from '../src/sessions/session-token';
 import { createSessionsRouter } from '../src/sessions/sessions.routes';
 import { createPasswordHasher } from '../src/users/password-hasher';
 import { createUserRepository, USERS_TABLE } from '../src/users/user.repository';
 import { createUsersRouter } from '../src/users/users.routes';
+import { createRoomRedis } from '../src/waiting-room/room-redis';
 
 const SECRET = 'integration-test-session-secret-0123456789';
 const TTL_SECONDS = 2 * 3600;
@@ -30,19 +33,29 @@ describe('sign-up and log-in (real PostgreSQL, production hash parameters)', () 
   let database: TestDatabase;
   let app: Express;
   let sessionTokens: SessionTokens;
+  const redis = createRoomRedis(testServers().REDIS_URL);
+  const limitPrefix = uniqueName('users_rl');
 
   beforeAll(async () => {
+    await redis.connect();
+    // The limits are tried in rate-limits.int-spec.ts; here they only must not get in the way.
+    const rateLimits = createRateLimits({ redis, keyPrefix: limitPrefix, settings: { ...loadGatewayConfig({}), RATE_LIMIT_SIGNUPS: 1_000 } });
     database = await createTestDatabase('gateway_users');
     await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
     const users = createUserRepository(database.db);
     const hasher = createPasswordHasher();
     sessionTokens = createSessionTokens({ secret: SECRET, ttlSeconds: TTL_SECONDS, issuer: 'queue-gateway' });
     app = createHttpApp({ logger: createLogger('test', 'silent'), metrics: createMetricsRegistry('test'), readiness: {} }, (a) => {
-      a.use(createUsersRouter({ users, hasher }));
-      a.use(createSessionsRouter({ users, hasher, sessionTokens }));
+      a.use(createUsersRouter({ users, hasher, limit: rateLimits.signUp }));
+      a.use(createSessionsRouter({ users, hasher, sessionTokens, guard: rateLimits.logIn }));
     }).app;
   });
-  afterAll(() => database?.drop());
+  afterAll(async () => {
+    const keys = await redis.keys(`${limitPrefix}:*`);
+    await Promise.all(keys.map((key) => redis.del(key)));
+    redis.disconnect();
+    await database?.drop();
+  });
 
   const usersWithEmail = (email: string) => database.db(USERS_TABLE).whereRaw('lower(email) = lower(?)', [email]).select('*');
   const userCount = async () => Number((await database.db(USERS_TABLE).count({ n: '*' }).first())!.n);
@@ -50,14 +63,14 @@ describe('sign-up and log-in (real PostgreSQL, production hash parameters)', () 
   const logIn = (body: unknown) => request(app).post('/api/v1/sessions').send(body as object);
 
   describe('POST /api/v1/users', () => {
-    it('creates the account → 201 {userId}, storing a normalised email and a scrypt hash, never the password', async () => {
+    it('creates the account → 201 {userId}, storing a normalised email and an argon2id hash, never the password', async () => {
       const email = newEmail();
       const res = await signUp({ email: `  ${email.toUpperCase()} `, name: ' Kim Minji ', password: 'correct horse 1' }).expect(201);
       expect(res.body).toEqual({ userId: expect.stringMatching(UUID) });
 
       const [row] = await usersWithEmail(email);
       expect(row).toMatchObject({ id: res.body.userId, email, name: 'Kim Minji' });
-      expect(row.password_hash).toMatch(/^scrypt\$32768\$8\$3\$/);
+      expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect(row.password_hash).not.toContain('correct horse');
       expect(row.created_at).toBeInstanceOf(Date);
     });

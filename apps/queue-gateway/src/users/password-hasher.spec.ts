@@ -1,10 +1,12 @@
-import { createPasswordHasher, DEFAULT_SCRYPT_PARAMS } from './password-hasher';
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { createPasswordHasher, DEFAULT_ARGON2ID_COST, legacyScryptHash } from './password-hasher';
 
-// Low cost so the suite stays fast; the production parameters run in the integration tests.
-const FAST = { N: 2 ** 10, r: 8, p: 1 };
+// Cheap legacy parameters so the suite stays fast; the gateway's own legacy cost runs in the integration tests.
+const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
+const PHC = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/;
 
-describe('password hasher (scrypt)', () => {
-  const hasher = createPasswordHasher(FAST);
+describe('password hasher (argon2id, legacy scrypt verified)', () => {
+  const hasher = createPasswordHasher();
 
   it('verifies the password it hashed and refuses another', async () => {
     const stored = await hasher.hash('correct horse battery staple');
@@ -13,26 +15,34 @@ describe('password hasher (scrypt)', () => {
     await expect(hasher.verify('Correct horse battery staple', stored)).resolves.toBe(false);
   });
 
-  it('stores a self-describing scrypt$N$r$p$salt$hash string, never the password', async () => {
+  it('stores an argon2id PHC string with the configured cost and a 16-byte salt, never the password', async () => {
     const stored = await hasher.hash('correct horse battery staple');
-    // 16-byte salt and 32-byte key in unpadded base64url.
-    expect(stored).toMatch(/^scrypt\$1024\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(stored).toMatch(PHC);
     expect(stored).not.toContain('horse');
   });
 
   it('salts every hash afresh: the same password gives different strings that both verify', async () => {
     const [a, b] = await Promise.all([hasher.hash('same password'), hasher.hash('same password')]);
     expect(a).not.toBe(b);
-    expect(a.split('$')[4]).not.toBe(b.split('$')[4]);
     await expect(hasher.verify('same password', a)).resolves.toBe(true);
     await expect(hasher.verify('same password', b)).resolves.toBe(true);
   });
 
-  it('verifies with the parameters stored in the hash, so raising the cost keeps old hashes valid', async () => {
+  it('verifies an old scrypt hash and says it needs replacing; an argon2id one of the current cost does not', async () => {
+    const old = await legacyScryptHash('pa55word!', FAST_SCRYPT);
+    expect(old).toMatch(/^scrypt\$1024\$8\$1\$/);
+    await expect(hasher.verify('pa55word!', old)).resolves.toBe(true);
+    await expect(hasher.verify('pa55word?', old)).resolves.toBe(false);
+    expect(hasher.needsRehash(old)).toBe(true);
+    expect(hasher.needsRehash(await hasher.hash('pa55word!'))).toBe(false);
+  });
+
+  it('verifies with the cost stored in the hash, and asks to rehash one of another cost', async () => {
+    const stronger = createPasswordHasher({ memoryKib: 12_288, iterations: 3, parallelism: 1 });
     const old = await hasher.hash('pa55word!');
-    const stronger = createPasswordHasher({ N: 2 ** 11, r: 8, p: 2 });
     await expect(stronger.verify('pa55word!', old)).resolves.toBe(true);
-    expect(await stronger.hash('pa55word!')).toMatch(/^scrypt\$2048\$8\$2\$/);
+    expect(stronger.needsRehash(old)).toBe(true);
+    expect(await stronger.hash('pa55word!')).toMatch(/^\$argon2id\$v=19\$m=12288,t=3,p=1\$/);
   });
 
   it('answers false for an unknown user (no stored hash), whatever the password', async () => {
@@ -40,20 +50,29 @@ describe('password hasher (scrypt)', () => {
     await expect(hasher.verify('', undefined)).resolves.toBe(false);
   });
 
-  it('treats canonically equivalent Unicode as the same password', async () => {
+  it('treats canonically equivalent Unicode as the same password, in both formats', async () => {
     const composed = 'caf\u00e9-pass';
     const decomposed = 'cafe\u0301-pass';
     await expect(hasher.verify(decomposed, await hasher.hash(composed))).resolves.toBe(true);
+    await expect(hasher.verify(decomposed, await legacyScryptHash(composed, FAST_SCRYPT))).resolves.toBe(true);
   });
 
-  it('refuses a malformed stored hash or parameters it would never write', async () => {
-    await expect(hasher.verify('x', 'plaintext')).rejects.toThrow(/format/);
+  it('refuses a malformed stored hash, another argon2 variant, or a cost no hasher of ours would write', async () => {
+    await expect(hasher.verify('x', 'plaintext')).rejects.toThrow(/neither argon2id nor scrypt/);
     await expect(hasher.verify('x', 'scrypt$1000$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA')).rejects.toThrow(RangeError);
-    await expect(hasher.verify('x', `scrypt$${2 ** 24}$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA`)).rejects.toThrow(RangeError);
-    expect(() => createPasswordHasher({ N: 3, r: 8, p: 1 })).toThrow(RangeError);
+    await expect(hasher.verify('x', '$argon2id$v=19$m=4194304,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).rejects.toThrow(RangeError);
+    // argon2i (algorithm 1) is not what we write: refused rather than checked.
+    const argon2i = await argon2Hash('x', { algorithm: 1 as never });
+    await expect(hasher.verify('x', argon2i)).rejects.toThrow(/neither argon2id nor scrypt/);
   });
 
-  it('defaults to an OWASP-equivalent cost (N=2^15, r=8, p=3)', () => {
-    expect(DEFAULT_SCRYPT_PARAMS).toEqual({ N: 32768, r: 8, p: 3 });
+  it('refuses a cost below OWASP minimums at construction', () => {
+    expect(() => createPasswordHasher({ memoryKib: 19_456, iterations: 1, parallelism: 1 })).toThrow(RangeError);
+    expect(() => createPasswordHasher({ memoryKib: 4_096, iterations: 10, parallelism: 1 })).toThrow(RangeError);
+    expect(() => createPasswordHasher({ memoryKib: 9_216, iterations: 4, parallelism: 1 })).not.toThrow();
+  });
+
+  it("defaults to OWASP's m=19 MiB, t=2, p=1", () => {
+    expect(DEFAULT_ARGON2ID_COST).toEqual({ memoryKib: 19_456, iterations: 2, parallelism: 1 });
   });
 });

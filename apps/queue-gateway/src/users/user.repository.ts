@@ -24,6 +24,8 @@ export interface UserRepository {
   insert(user: NewUser): Promise<InsertUserResult>;
   /** The user's id and password hash, matching the address case-insensitively. */
   findCredentialsByEmail(email: string): Promise<UserCredentials | undefined>;
+  /** Stores `next` as the user's hash if it is still `current` (a change made meanwhile wins); true if replaced. */
+  replacePasswordHash(userId: string, current: string, next: string): Promise<boolean>;
 }
 
 const isEmailTaken = (error: unknown) => {
@@ -51,6 +53,11 @@ export function createUserRepository(db: Database): UserRepository {
         .whereRaw('lower(email) = lower(?)', [email])
         .first();
       return row && { id: row.id, passwordHash: row.password_hash };
+    },
+
+    async replacePasswordHash(userId, current, next) {
+      const updated = await db(USERS_TABLE).where({ id: userId, password_hash: current }).update({ password_hash: next });
+      return updated === 1;
     },
   };
 }
