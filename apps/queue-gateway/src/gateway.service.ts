@@ -58,7 +58,7 @@ export function gatewayService({ hasher, heartbeatMs }: GatewayServiceOptions = 
         },
         upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
         bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
-        rateLimits: createRateLimits({ redis, keyPrefix: config.RATE_LIMIT_KEY_PREFIX, settings: config }),
+        rateLimits: createRateLimits({ redis, keyPrefix: config.RATE_LIMIT_KEY_PREFIX, settings: config, metrics }),
         trustProxy: config.TRUST_PROXY,
       });
       let ticker: AdmissionTicker | undefined;

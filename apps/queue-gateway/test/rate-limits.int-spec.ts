@@ -84,6 +84,12 @@ describe('request limits across two gateway instances (real Redis)', () => {
     expect((await call(`${h.a.url}/concerts`, { from: '127.0.0.12' })).status).toBe(200);
     // /health/live is never limited.
     expect((await call(h.a.url.replace('/api/v1', '/health/live'), { from })).status).toBe(200);
+    // Each refusal is counted on its instance's metrics (operations port): 20 + the two above.
+    const refusals = async (opsPort: number | undefined) => {
+      const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+      return Number(/^gateway_rate_limited_total\{limit="address"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    expect((await refusals(h.a.opsPort)) + (await refusals(h.b.opsPort))).toBe(22);
   });
 
   it('every route per fan: the limit passes over both instances, the rest get 429, and another fan is served', async () => {

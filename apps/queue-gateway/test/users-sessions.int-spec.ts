@@ -39,7 +39,7 @@ describe('sign-up and log-in (real PostgreSQL, production hash parameters)', () 
   beforeAll(async () => {
     await redis.connect();
     // The limits are tried in rate-limits.int-spec.ts; here they only must not get in the way.
-    const rateLimits = createRateLimits({ redis, keyPrefix: limitPrefix, settings: { ...loadGatewayConfig({}), RATE_LIMIT_SIGNUPS: 1_000 } });
+    const rateLimits = createRateLimits({ redis, keyPrefix: limitPrefix, settings: { ...loadGatewayConfig({}), RATE_LIMIT_SIGNUPS: 1_000 }, metrics: createMetricsRegistry('test-limits') });
     database = await createTestDatabase('gateway_users');
     await migrateLatest(database.db, path.resolve(__dirname, '../migrations'));
     const users = createUserRepository(database.db);

@@ -1,4 +1,5 @@
 import { ProblemError } from '@ticketing/http';
+import { Counter, type Registry } from '@ticketing/telemetry';
 import type { Request, RequestHandler } from 'express';
 import type { Cluster, Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
@@ -51,30 +52,36 @@ export interface RateLimitDeps {
   /** Prefix of every counter's key; no hash tag, so the counters spread over a cluster's shards. */
   keyPrefix: string;
   settings: RateLimitSettings;
+  /** Where `gateway_rate_limited_total{limit}` is registered (refusals by limit). */
+  metrics: Registry;
 }
 
 /** The client address of a request as the limits see it (`req.ip` under the gateway's trust proxy setting). */
 export const addressOf = (req: Request) => clientAddressKey(req.ip);
 
-function tooMany(msBeforeNext: number, detail: string, limit: string): ProblemError {
-  return new ProblemError('RATE_LIMITED', detail, { limit }).retryAfter(retryAfterSeconds(msBeforeNext));
-}
-
 function unavailable(): ProblemError {
   return new ProblemError('SERVICE_UNAVAILABLE', 'the gateway cannot check its request limits for a moment; ask again shortly').retryAfter(REDIS_UNAVAILABLE_RETRY_AFTER_S);
 }
 
-/** A limiter's refusal as 429 with Retry-After, Redis being away as 503 (as the waiting room answers); anything else as it is. */
-function asProblem(error: unknown, detail: string, limit: string): unknown {
-  if (error instanceof RateLimiterRes) return tooMany(error.msBeforeNext, detail, limit);
-  if (isRedisUnavailable(error)) return unavailable();
-  return error;
-}
 
 // Emails are kept out of Redis's keys (they are personal data); a digest identifies them as well.
 const digest = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
 
-export function createRateLimits({ redis, keyPrefix, settings: s }: RateLimitDeps): RateLimits {
+export function createRateLimits({ redis, keyPrefix, settings: s, metrics }: RateLimitDeps): RateLimits {
+  const refused = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests answered 429 RATE_LIMITED, by limit', labelNames: ['limit'], registers: [metrics] });
+
+  function tooMany(msBeforeNext: number, detail: string, limit: string): ProblemError {
+    refused.inc({ limit });
+    return new ProblemError('RATE_LIMITED', detail, { limit }).retryAfter(retryAfterSeconds(msBeforeNext));
+  }
+
+  /** A limiter's refusal as 429 with Retry-After, Redis being away as 503 (as the waiting room answers); anything else as it is. */
+  function asProblem(error: unknown, detail: string, limit: string): unknown {
+    if (error instanceof RateLimiterRes) return tooMany(error.msBeforeNext, detail, limit);
+    if (isRedisUnavailable(error)) return unavailable();
+    return error;
+  }
+
   const limiter = (name: string, points: number, duration: number, options: { insurance?: boolean; blockInMemory?: boolean } = {}) =>
     new RateLimiterRedis({
       storeClient: redis,
