@@ -104,6 +104,9 @@ describe('the web app: the line and the hold', () => {
       await c.reload();
       await c.getByRole('button', { name: 'Join the line' }).click();
       await c.getByText('Your number in line: 2').waitFor();
+      // A reload in the line keeps the place (and the progress bar's start).
+      await c.reload();
+      await c.getByText('Your number in line: 2').waitFor();
       await screenshot(c, 'line');
 
       // Watch C's page while the line moves: which nodes change, and whether anything moves on screen.

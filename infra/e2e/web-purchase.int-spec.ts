@@ -72,6 +72,9 @@ describe('the web app: buying a seat', () => {
 
       await page.getByRole('link', { name: /seats left/ }).first().click();
       await page.getByRole('heading', { name: 'Pick a seat' }).waitFor();
+      // A reload on the seat map keeps the fan on it.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Pick a seat' }).waitFor();
       const seat = availableSeats(page).first();
       const seatNo = await seatNumberOf(await seat.getAttribute('aria-label'));
       await screenshot(page, 'seat-map');
@@ -101,6 +104,7 @@ describe('the web app: buying a seat', () => {
       await screenshot(page, 'tickets');
 
       await page.getByRole('link', { name: 'Wallet' }).click();
+      await page.reload();
       await page.getByRole('cell', { name: 'Payment' }).waitFor();
       expect(await page.getByRole('cell', { name: 'Top-up' }).count()).toBe(1);
       await screenshot(page, 'wallet');
