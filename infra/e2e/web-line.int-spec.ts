@@ -48,7 +48,8 @@ describe('the web app: the line and the hold', () => {
 
   beforeAll(async () => {
     [system, browser] = await Promise.all([
-      startSystem({ label: 'e2e_webline', env: { reservation: { HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS) } } }),
+      // Short holds; and the payment service answers 202 at once, so the app shows a payment still processing.
+      startSystem({ label: 'e2e_webline', env: { reservation: { HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS) }, payment: { PAYMENT_SYNC_WAIT_MS: '0' } } }),
       launchBrowser(),
     ]);
   }, 180_000);
@@ -198,6 +199,32 @@ describe('the web app: the line and the hold', () => {
       await screenshot(page, 'turn-ended');
       await page.getByRole('button', { name: 'Join the line' }).click();
       await page.getByRole('heading', { name: 'Pick a seat' }).waitFor({ timeout: 30_000 });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- the page said:\n${await visibleText(page)}`);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('a payment that takes a while is shown as still processing, then as paid', async () => {
+    const title = 'Slow Checkout';
+    const concertId = await concertOnSale(title, { queueOpensAt: new Date(Date.now() - MINUTE), saleOpensAt: new Date(Date.now() - MINUTE), maxActive: 5 });
+    const context = await fanContext(browser, system.gatewayUrl);
+    const page = await context.newPage();
+    try {
+      await signUpInBrowser(page, 'Patient');
+      await page.getByRole('link', { name: 'Wallet' }).click();
+      await page.getByRole('button', { name: 'Add money' }).click();
+      await page.getByText('Your balance is 200,000 won').waitFor();
+      await openConcert(page, concertId, title);
+      await page.getByRole('button', { name: 'Join the line' }).click();
+      await page.getByRole('heading', { name: 'Pick a seat' }).waitFor({ timeout: 30_000 });
+      const seat = availableSeats(page).first();
+      const seatNo = await seatNumberOf(await seat.getAttribute('aria-label'));
+      await seat.click();
+      await page.getByRole('button', { name: /^Pay / }).click();
+      await page.getByText('Your payment is still processing').waitFor();
+      await page.getByRole('heading', { name: `Paid — seat ${seatNo} is yours` }).waitFor({ timeout: 30_000 });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- the page said:\n${await visibleText(page)}`);
     } finally {
