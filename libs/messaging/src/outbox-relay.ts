@@ -291,6 +291,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await trx(OUTBOX_TABLE).where('id', row.id).delete();
   }
 
+  /** When the earliest failed row (one that failed for its own reason, or waits out a broker outage) is due, by this process's clock. */
+  async function nextRetryAt(): Promise<number | undefined> {
+    const { rows } = await db.raw(
+      `select extract(epoch from min(next_attempt_at) - now()) * 1000 as ms from ${OUTBOX_TABLE} where published_at is null and (attempts > 0 or next_attempt_at > now())`,
+    );
+    return rows[0]?.ms == null ? undefined : Date.now() + Number(rows[0].ms);
+  }
+
   async function rowsDue(): Promise<boolean> {
     const { rows } = await db.raw(`select exists (select 1 from ${OUTBOX_TABLE} where published_at is null and next_attempt_at <= now()) as due`);
     return rows[0].due === true;
@@ -309,6 +317,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function loop(): Promise<void> {
     let failures = 0;
+    let lookedDue = false;
     while (running) {
       pendingWake = false;
       try {
@@ -325,9 +334,26 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         continue;
       }
       if (!running) break;
-      const untilRetry = retryAt === undefined ? Infinity : retryAt - Date.now();
+      // A failed row's retry time only moves later (each failure sets a new one from its claim), so the
+      // times gathered in this process go stale: while this relay knows of a failed row, it asks after
+      // each batch which retry comes next, until none is left.
+      if (retryAt !== undefined) {
+        retryAt = await nextRetryAt();
+        // Due between the claim and this look: claim again now, once (a second miss means another
+        // relay holds it, and that relay retries it).
+        if (retryAt !== undefined && retryAt <= Date.now()) {
+          retryAt = lookedDue ? undefined : retryAt;
+          if (!lookedDue) {
+            lookedDue = true;
+            continue;
+          }
+        }
+      }
+      lookedDue = false;
+      // Whole milliseconds, rounded up: a timer a fraction early would find the row not yet due.
+      const untilRetry = retryAt === undefined ? Infinity : Math.ceil(retryAt - Date.now()) + 1;
+      // Not cleared on waking: the next look after the next batch decides whether a retry is still ahead.
       await sleep(Math.max(0, Math.min(pollIntervalMs, untilRetry)));
-      if (retryAt !== undefined && retryAt <= Date.now()) retryAt = undefined;
     }
   }
 

@@ -138,6 +138,36 @@ describe('transactional outbox → Kafka (real PostgreSQL and broker)', () => {
     expect((await bb.effects()).filter((e) => e.key === key).map((e) => e.seq)).toEqual([1, 2]);
   });
 
+  it('retries a row the broker refuses at each retry time, not sooner and not at the next poll, backing off by doubling', async () => {
+    const [row] = await bb.commit(heldEvent(newKey(), 1));
+    // Bigger than the broker takes (message.max.bytes, 1 MiB): refused at once, each time, until shrunk.
+    await bb.db(OUTBOX_TABLE).where('event_id', row.id).update({ envelope: bb.db.raw(`jsonb_set(envelope, '{padding}', to_jsonb(repeat('x', 2000000)))`) });
+    // Delays shorter than the send of 2 MB: a row is often due again as soon as its failure commits.
+    const [baseMs, maxMs] = [50, 400];
+    await bb.startRelay({ pollIntervalMs: 120_000, retryBaseMs: baseMs, retryMaxMs: maxMs, maxAttempts: 100 });
+    // Failure n sets the retry time a delay after its claim, the delay in [cap/2, cap] with
+    // cap = min(max, base × 2^(n-1)). So from the retry time failure n set, its attempt began between
+    // cap and cap/2 before it; that attempt must have come at the previous retry time: not before it
+    // (less the send of 2 MB), and not long after it (not at the 120 s poll).
+    const seen: { attempts: number; dueAt: number }[] = [];
+    const startedAt = Date.now();
+    while (seen.length < 8 && Date.now() - startedAt < 40_000) {
+      const now = await bb.db(OUTBOX_TABLE).where('event_id', row.id).first('attempts', 'next_attempt_at');
+      if (now.attempts > 0 && now.attempts !== seen.at(-1)?.attempts) seen.push({ attempts: now.attempts, dueAt: now.next_attempt_at.getTime() });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Eight failures in a row, each seen (none skipped by a retry sooner than the 10 ms look), each at
+    // its retry time: 40 s would not even reach the poll.
+    expect(seen.map((s) => s.attempts)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const cap = (n: number) => Math.min(maxMs, baseMs * 2 ** (n - 1));
+    const offTime = seen
+      .slice(1)
+      .map((next, i) => ({ next, previous: seen[i] }))
+      .filter(({ next, previous }) => next.attempts === previous.attempts + 1)
+      .filter(({ next, previous }) => next.dueAt - cap(next.attempts) / 2 < previous.dueAt - 100 || next.dueAt - cap(next.attempts) > previous.dueAt + 1_000);
+    expect(offTime).toEqual([]);
+  });
+
   it('retries a failed publish with backoff, keeps that key waiting, and lets other keys through', async () => {
     const stuckKey = newKey();
     const otherKey = newKey();
