@@ -88,6 +88,18 @@ describe('concert-catalog: admin, publishing and listings (real PostgreSQL and K
     expect((await h.call(`/concerts?limit=1&cursor=${genuine}`)).status).toBe(200);
   });
 
+  it('lists a date exactly while its booking window is open: from its opening, until its closing', async () => {
+    const concertId = await h.createConcert();
+    const now = Date.now();
+    const justOpened = await h.createSchedule(concertId, { bookingOpensAt: new Date(now - 2_000).toISOString() });
+    const closingSoon = await h.createSchedule(concertId, { bookingClosesAt: new Date(now + 30_000).toISOString() });
+    await h.createSchedule(concertId, { bookingOpensAt: new Date(now + 30_000).toISOString() }); // half a minute to go
+    await h.createSchedule(concertId, { bookingOpensAt: new Date(now - HOUR).toISOString(), bookingClosesAt: new Date(now - 2_000).toISOString() });
+    const listed = await h.call(`/concerts/${concertId}/schedules`, { as: { access: 'user', userId: randomUUID() } });
+    expect(listed.status).toBe(200);
+    expect((listed.body.schedules as { scheduleId: string }[]).map((s) => s.scheduleId).sort()).toEqual([justOpened, closingSoon].sort());
+  });
+
   it('lists only bookable schedules with availableSeats, and seats with status and price but no user ids', async () => {
     const concertId = await h.createConcert();
     const now = Date.now();

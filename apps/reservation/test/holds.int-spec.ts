@@ -182,7 +182,7 @@ describe('seat holds (real PostgreSQL, two instances)', () => {
       scheduleId = await h.publishSchedule({ seats: 50 });
       gappy = await h.publishSchedule({ seatNos: [1, 2, 3, 5] });
       closed = await h.publishSchedule({ opensInMs: -86_400_000, closesInMs: -1_000 });
-      notYetOpen = await h.publishSchedule({ opensInMs: 3_600_000 });
+      notYetOpen = await h.publishSchedule({ opensInMs: 30_000 }); // half a minute to go: still closed
     });
 
     const userId = randomUUID();
@@ -209,6 +209,13 @@ describe('seat holds (real PostgreSQL, two instances)', () => {
       ['no gateway credentials', () => ({ method: 'POST', body: { scheduleId, seatNo: 1 } }), 401, 'INTERNAL_AUTH_REQUIRED'],
       ['no gateway credentials on the list', () => ({}), 401, 'INTERNAL_AUTH_REQUIRED'],
     ];
+
+    it('holds inside the booking window up to its edges: opened a second ago, closing in half a minute', async () => {
+      const justOpened = await h.publishSchedule({ opensInMs: -1_000 });
+      const closingSoon = await h.publishSchedule({ closesInMs: 30_000 });
+      expect((await hold(h.a.url, randomUUID(), justOpened, 1)).status).toBe(201);
+      expect((await hold(h.b.url, randomUUID(), closingSoon, 1)).status).toBe(201);
+    });
 
     it.each(cases)('%s → %i %s', async (_label, request, status, code) => {
       const before = await h.snapshot();
