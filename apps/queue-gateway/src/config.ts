@@ -113,11 +113,20 @@ export const gatewaySettings = {
   GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(10 * 1024 * 1024).default(16 * 1024),
   /** Open sockets per client address on the public port (0 = no cap). */
   GATEWAY_MAX_SOCKETS_PER_CLIENT: z.coerce.number().int().min(0).max(100_000).default(128),
-  /** Addresses the socket cap skips: a proxy or load balancer in front (which hides client addresses), local load generators. */
+  /** Addresses or subnets the socket cap skips: a proxy or load balancer in front (which hides client addresses), local load generators (every loopback address). */
   GATEWAY_UNCAPPED_CLIENTS: z
     .string()
-    .default('127.0.0.1,::1')
-    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
+    .default('127.0.0.0/8,::1')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine(
+      (entries) =>
+        entries.every((entry) => {
+          const [address, prefix] = entry.split('/');
+          const family = isIP(address.replace(/^::ffff:/, ''));
+          return family !== 0 && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)));
+        }),
+      'GATEWAY_UNCAPPED_CLIENTS must be IP addresses or subnets (a.b.c.d/n), comma-separated',
+    ),
   /** Readiness, health details and metrics are served here only, never on the public port (0 = any free port). */
   [GATEWAY_OPS.portVar]: z.coerce.number().int().min(0).max(65535).default(GATEWAY_OPS.port),
   /** Where the operations port listens: loopback unless a scraper elsewhere needs it (containers). */

@@ -1,7 +1,7 @@
 import { createLogger, createMetricsRegistry } from '@ticketing/telemetry';
 import { delay, slowClient } from '@ticketing/testing';
 import { request as httpRequest } from 'node:http';
-import { createHttpApp, startServer, type RunningServer, type ServerLimits } from './index';
+import { addressMatcher, createHttpApp, startServer, type RunningServer, type ServerLimits } from './index';
 
 const HEADERS_TIMEOUT_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 1_500;
@@ -103,6 +103,21 @@ describe('startServer limits: slow clients are cut off at the bound, with proble
     await delay(50);
     expect(await get(server.port, '/hello', '127.0.0.2')).toBe(200);
     held.forEach((c) => c.close());
+  });
+
+  it('leaves a whole subnet uncapped when told to (every loopback address, as local load generators use)', async () => {
+    const { server } = await start({ maxSocketsPerClient: 1, uncappedClients: ['127.0.0.0/8', '::1'], headersTimeoutMs: 10_000, requestTimeoutMs: 10_000 });
+    running = server;
+    const held = slowClient({ port: server.port, localAddress: '127.0.0.9', head: 'GET /hello HTTP/1.1\r\nHost: test\r\n\r\n', trickle: 'head', everyMs: 500 });
+    await delay(200);
+    expect(await get(server.port, '/hello', '127.0.0.9')).toBe(200);
+    held.close();
+  });
+
+  it('matches addresses and subnets, IPv4 and IPv6', () => {
+    const uncapped = addressMatcher(['127.0.0.0/8', '::1', '10.1.2.3', 'fd00::/8']);
+    expect(['127.0.0.1', '127.9.9.9', '::1', '10.1.2.3', '::ffff:127.0.0.5', 'fd12::1'].map(uncapped)).toEqual([true, true, true, true, true, true]);
+    expect(['128.0.0.1', '10.1.2.4', '::2', 'fe80::1'].map(uncapped)).toEqual([false, false, false, false]);
   });
 
   it('does not cap the addresses it is told to leave alone (a proxy in front)', async () => {

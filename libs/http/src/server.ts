@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { BlockList, isIPv6, type AddressInfo, type Socket } from 'node:net';
 import { PROBLEM_CONTENT_TYPE } from './middleware';
 import { ProblemError } from './problem';
 
@@ -22,7 +22,7 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** Open sockets per client address; a connection beyond it is closed at once (0 = no cap). */
   maxSocketsPerClient: number;
-  /** Addresses the cap does not apply to (a proxy or load balancer in front, local load generators). */
+  /** Addresses or subnets (`10.0.0.0/8`) the cap does not apply to (a proxy or load balancer in front, local load generators). */
   uncappedClients?: readonly string[];
 }
 
@@ -59,12 +59,24 @@ function problemForClientError(error: NodeJS.ErrnoException): ProblemError {
 }
 
 /** Caps the open sockets of each client address (a small counter: connections, not requests, are counted). */
-function capSocketsPerClient(server: Server, max: number, uncapped: ReadonlySet<string>) {
+/** Addresses and subnets (`a.b.c.d`, `a.b.c.d/n`, IPv6 alike) as a matcher, with Node's own BlockList. */
+export function addressMatcher(entries: readonly string[]): (address: string) => boolean {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.replace(/^::ffff:/, '').split('/');
+    const family = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return (address) => list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+}
+
+function capSocketsPerClient(server: Server, max: number, uncapped: (address: string) => boolean) {
   const open = new Map<string, number>();
   // Ahead of the HTTP server's own listener, so a refused socket is never parsed.
   server.prependListener('connection', (socket: Socket) => {
     const client = clientAddress(socket);
-    if (uncapped.has(client)) return;
+    if (uncapped(client)) return;
     const n = open.get(client) ?? 0;
     if (n >= max) {
       socket.destroy();
@@ -95,7 +107,7 @@ export function startServer(app: Express, { port, host, limits }: { port: number
         if (socket.writable && error.code !== 'ECONNRESET' && !answering?.headersSent) socket.write(rawProblem(problemForClientError(error)));
         socket.destroy(error);
       });
-      if (limits.maxSocketsPerClient > 0) capSocketsPerClient(server, limits.maxSocketsPerClient, new Set((limits.uncappedClients ?? []).map((a) => a.replace(/^::ffff:/, ''))));
+      if (limits.maxSocketsPerClient > 0) capSocketsPerClient(server, limits.maxSocketsPerClient, addressMatcher(limits.uncappedClients ?? []));
     }
     server.listen(port, host);
     server.once('error', reject);

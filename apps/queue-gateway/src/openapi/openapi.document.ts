@@ -88,6 +88,7 @@ export const BODIES: Record<string, RouteDoc> = {
     status: 201,
     summary: "Enter a concert's waiting room (the same user gets the same place back; before the sale opens, the pre-queue)",
     answers: {
+      403: 'PROOF_OF_WORK_REQUIRED: this sale asks for a proof-of-work (GET /queue/challenge) and `proof` is missing, wrong, not yours or used already',
       404: 'SALE_NOT_FOUND: the concert has no sale with a waiting room',
       409: 'SALE_NOT_OPEN: the waiting room opens later (`opensAt`)',
     },

@@ -873,6 +873,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description PROOF_OF_WORK_REQUIRED: this sale asks for a proof-of-work (GET /queue/challenge) and `proof` is missing, wrong, not yours or used already */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description SALE_NOT_FOUND: the concert has no sale with a waiting room */
             404: {
                 headers: {
