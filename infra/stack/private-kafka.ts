@@ -56,8 +56,10 @@ export async function startPrivateKafka({ log = defaultLog, readyTimeoutMs = 120
       .replace(/^log\.dirs=.*$/m, `log.dirs=${slash(path.join(dir, 'data'))}`),
   );
   const classPath = `${libs}${path.sep}*`;
+  // 16 random bytes in base64url, as Kafka's own ids; as `--cluster-id=<id>`, because an id starting
+  // with '-' (1 in 64) given as a separate argument is read as an option and the format fails.
   const clusterId = randomBytes(16).toString('base64url');
-  const format = await runCommand('java', ['-cp', classPath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], { timeoutMs: 60_000 });
+  const format = await runCommand('java', ['-cp', classPath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', properties], { timeoutMs: 60_000 });
   if (format.code !== 0) throw new Error(`formatting the private broker's storage failed (exit ${format.code}):\n${format.output}`);
 
   const logFile = path.join(dir, 'stdout.log');
