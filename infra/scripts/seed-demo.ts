@@ -100,14 +100,24 @@ export async function seedDemo(options: SeedDemoOptions = {}): Promise<SeedDemoR
   async function request<T = unknown>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { 'x-admin-key': adminKey };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-    } catch (error) {
-      // fetch's own message is only "fetch failed": the reason (refused, reset, timed out) is its cause.
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const why = [(error as Error).message, cause?.code, cause?.message].filter(Boolean).join(': ');
-      throw new Error(`demo data: cannot reach the gateway at ${gatewayUrl} for ${method} ${url} (${why}); is the stack running?`);
+    let res: Response | undefined;
+    // A kept-alive socket can be closed under a call on a loaded machine ("other side closed", seen in
+    // CI runs while seeding a just-started system): the call is made again on a new one, twice at most.
+    // Demo data only: a repeated POST costs at worst a second demo date.
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      } catch (error) {
+        // fetch's own message is only "fetch failed": the reason (refused, reset, timed out) is its cause.
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const transient = cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET';
+        if (transient && attempt < 3) {
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+          continue;
+        }
+        const why = [(error as Error).message, cause?.code, cause?.message].filter(Boolean).join(': ');
+        throw new Error(`demo data: cannot reach the gateway at ${gatewayUrl} for ${method} ${url} (${why}); is the stack running?`);
+      }
     }
     const text = await res.text();
     if (!res.ok) throw new Error(`demo data: ${method} ${url} answered ${res.status}: ${text}`);

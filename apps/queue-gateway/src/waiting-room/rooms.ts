@@ -87,9 +87,6 @@ export function createRooms({ redis, keyPrefix, waitingLeaseMs, now = Date.now, 
     /** The room of a concert's sale (the object only: whether it has a sale is the room's to say). */
     room,
 
-    /** Rooms with a sale this process knows so far (the ticker's list between index reads). */
-    opened: (): Room[] => [...rooms.values()],
-
     /** Every room with a sale, from the shared index (opens the ones this process has not seen yet). */
     async all(): Promise<Room[]> {
       for (const concertId of await index.members()) if (UUID.test(concertId)) keep(concertId);
