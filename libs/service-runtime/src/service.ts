@@ -77,7 +77,8 @@ export interface ServiceContext<C, K> extends BaseContext<C> {
 export interface ServiceDefinition<C extends ServiceSettings, K extends Record<string, Connection>, P extends ServiceParts> {
   name: string;
   /** Parses and validates the environment (once, at start). */
-  settings(env: NodeJS.ProcessEnv): C;
+  /** `env` undefined = this process's environment (libs/config reads it). */
+  settings(env?: NodeJS.ProcessEnv): C;
   /** Whether the service writes events (default true): without, no relay runs and `outbox` throws. */
   outbox?: boolean;
   connections?(base: BaseContext<C>): K;
@@ -147,7 +148,7 @@ export async function startService<C extends ServiceSettings, K extends Record<s
   options: StartOptions = {},
 ): Promise<RunningService<C, K, P>> {
   const step = (name: string) => options.onStep?.(name);
-  const config = definition.settings(options.env ?? process.env);
+  const config = definition.settings(options.env);
   const name = definition.name;
   const logger = options.logger ?? createLogger(name, config.LOG_LEVEL);
   const metrics = createMetricsRegistry(name);

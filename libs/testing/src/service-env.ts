@@ -1,4 +1,4 @@
-import { SERVICES, type ServiceName } from '@ticketing/config';
+import { childEnvironment, SERVICES, type ServiceName } from '@ticketing/config';
 
 /**
  * The environment a service started in-process by a test runs with (see the service runtime's
@@ -9,8 +9,7 @@ export function testServiceEnv(
   service: ServiceName,
   { databaseUrl, topicPrefix = '', overrides = {} }: { databaseUrl: string; topicPrefix?: string; overrides?: Record<string, string | undefined> },
 ): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
+  return childEnvironment({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     HOST: '127.0.0.1',
@@ -19,5 +18,5 @@ export function testServiceEnv(
     [SERVICES[service].portVar]: '0',
     SHUTDOWN_TIMEOUT_MS: '2000',
     ...overrides,
-  };
+  });
 }
